@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Create and destroy simulated Atlas clusters: podman containers booting systemd, reached over SSH.
+
+Every cluster NAME gets three podman networks and N nodes, all prefixed ``ascsim-NAME-``:
+
+* ``mgmt`` (eth0): Ansible connects here over SSH with a key generated for this cluster. It is a
+  routed bridge, so the controller reaches the nodes through the host side of the bridge.
+* ``data`` (eth1, internal): node0's address and the HCCL/GLOO NIC of the serving stack.
+* ``npu`` (eth2, internal): carries the NPU device addresses (8 per A2 node, 16 per A3 node) that
+  the fake ``hccn_tool -ping`` really pings between nodes.
+
+Addresses are deterministic from the cluster's slot (0..63): mgmt 10.230.S.(10+i)/24,
+data 10.231.S.(10+i)/24, npu 10.232.(4*S).0/22 whose last /24 holds the nodes' own eth2 addresses
+(10.232.(4*S+3).(10+i)) and whose first three /24s are left to the NPU device addresses. A
+checked-in inventory can therefore name them.
+
+The NPU side (fake npu-smi / hccn_tool / vllm and their state file) is installed by
+``tests/sim/fakes/simstate.py``; this module only copies the fakes in and calls it.
+
+Usage:
+  cluster.py up NAME --nodes 2 --product a3 [--slot S] [--inventory-dir DIR]
+  cluster.py down NAME
+  cluster.py exec NAME NODE -- CMD...
+"""
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+WORK = ROOT / ".work" / "clusters"
+PREFIX = "ascsim"
+LABEL = "owner=ascend-serving-sim"
+FAKES_DIR = HERE / "fakes"
+NODE_LIB = "/usr/local/lib/ascend-sim"
+
+
+def log(msg):
+    print("[cluster] %s" % msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, check=True, capture=True, input_text=None):
+    res = subprocess.run(cmd, check=False, text=True, input=input_text,
+                         stdout=subprocess.PIPE if capture else None,
+                         stderr=subprocess.PIPE if capture else None)
+    if check and res.returncode != 0:
+        raise SystemExit("command failed (rc=%d): %s\n%s%s" % (
+            res.returncode, " ".join(shlex.quote(c) for c in cmd), res.stdout or "", res.stderr or ""))
+    return res
+
+
+def slot_for(name):
+    return zlib.crc32(name.encode()) % 60 + 2  # slots 0 and 1 are for the checked-in demo clusters
+
+
+def addresses(slot, nodes):
+    """The deterministic address plan of a cluster (pure; used by tests and inventories)."""
+    if not 0 <= slot <= 63:
+        raise ValueError("slot must be 0..63, got %d" % slot)
+    if not 1 <= nodes <= 60:
+        raise ValueError("nodes must be 1..60, got %d" % nodes)
+    return {
+        "mgmt_subnet": "10.230.%d.0/24" % slot,
+        "data_subnet": "10.231.%d.0/24" % slot,
+        "npu_subnet": "10.232.%d.0/22" % (4 * slot),
+        "nodes": [
+            {
+                "name": "node%d" % i,
+                "mgmt_ip": "10.230.%d.%d" % (slot, 10 + i),
+                "data_ip": "10.231.%d.%d" % (slot, 10 + i),
+                "npu_if_ip": "10.232.%d.%d" % (4 * slot + 3, 10 + i),
+            }
+            for i in range(nodes)
+        ],
+    }
+
+
+def net_name(cluster, kind):
+    return "%s-%s-%s" % (PREFIX, cluster, kind)
+
+
+def ctr_name(cluster, node):
+    return "%s-%s-%s" % (PREFIX, cluster, node)
+
+
+def ensure_network(name, subnet, internal):
+    if run(["podman", "network", "exists", name], check=False).returncode == 0:
+        info = json.loads(run(["podman", "network", "inspect", name]).stdout)[0]
+        have = [s.get("subnet") for s in info.get("subnets", [])]
+        if subnet in have:
+            return
+        run(["podman", "network", "rm", "-f", name])
+    cmd = ["podman", "network", "create", "--label", LABEL, "--subnet", subnet,
+           "--disable-dns", name]
+    if internal:
+        cmd.insert(3, "--internal")
+    run(cmd)
+
+
+def image_ref():
+    return run([str(HERE / "image" / "build.sh")], capture=True).stdout.strip().splitlines()[-1]
+
+
+def cluster_dir(cluster):
+    return WORK / cluster
+
+
+def ensure_key(cluster):
+    d = cluster_dir(cluster)
+    d.mkdir(parents=True, exist_ok=True)
+    key = d / "id_ed25519"
+    if not key.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ascsim-%s" % cluster, "-f", str(key)])
+    return key
+
+
+def wait_booted(name, timeout=90):
+    deadline = time.time() + timeout
+    state = ""
+    while time.time() < deadline:
+        res = run(["podman", "exec", name, "systemctl", "is-system-running", "--wait"], check=False)
+        state = (res.stdout or "").strip()
+        if state in ("running", "degraded"):
+            return state
+        time.sleep(1)
+    raise SystemExit("%s did not boot within %ds (systemd state: %r)" % (name, timeout, state))
+
+
+def wait_ssh(ip, key, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        res = run(["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                   "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-o", "LogLevel=ERROR",
+                   "root@%s" % ip, "true"], check=False)
+        if res.returncode == 0:
+            return
+        time.sleep(1)
+    raise SystemExit("SSH to root@%s did not come up within %ds" % (ip, timeout))
+
+
+def start_node(cluster, plan, idx, image, key, product):
+    node = plan["nodes"][idx]
+    name = ctr_name(cluster, node["name"])
+    if run(["podman", "container", "exists", name], check=False).returncode == 0:
+        running = run(["podman", "inspect", "-f", "{{.State.Running}}", name]).stdout.strip()
+        img = run(["podman", "inspect", "-f", "{{.ImageName}}", name]).stdout.strip()
+        if running == "true" and img == image:
+            return name, False
+        run(["podman", "rm", "-f", "-t", "0", name])
+    run(["podman", "run", "-d", "--name", name, "--hostname", node["name"],
+         "--label", LABEL, "--label", "ascsim.cluster=%s" % cluster,
+         "--systemd=always", "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW",
+         "--network", "%s:ip=%s,interface_name=eth0" % (net_name(cluster, "mgmt"), node["mgmt_ip"]),
+         "--network", "%s:ip=%s,interface_name=eth1" % (net_name(cluster, "data"), node["data_ip"]),
+         "--network", "%s:ip=%s,interface_name=eth2" % (net_name(cluster, "npu"), node["npu_if_ip"]),
+         image, "/sbin/init"])
+    wait_booted(name)
+    pub = Path(str(key) + ".pub").read_text()
+    run(["podman", "exec", "-i", name, "sh", "-c",
+         "install -d -m 700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys"],
+        input_text=pub)
+    install_fakes(name, node_index=idx, product=product, plan=plan)
+    return name, True
+
+
+def install_fakes(name, node_index, product, plan):
+    """Copy the strict NPU fakes into the node and let simstate.py lay out the Ascend files."""
+    simstate = FAKES_DIR / "simstate.py"
+    if not simstate.exists():
+        log("%s: tests/sim/fakes/simstate.py absent: node has no simulated NPUs" % name)
+        return
+    run(["podman", "exec", name, "mkdir", "-p", NODE_LIB])
+    for f in sorted(FAKES_DIR.iterdir()):
+        if f.is_file():
+            run(["podman", "cp", str(f), "%s:%s/%s" % (name, NODE_LIB, f.name)])
+    run(["podman", "exec", name, "python3", "%s/simstate.py" % NODE_LIB, "init",
+         "--product", product, "--hostname", plan["nodes"][node_index]["name"],
+         "--node-index", str(node_index), "--npu-cidr", plan["npu_subnet"]])
+    run(["podman", "exec", name, "python3", "%s/simstate.py" % NODE_LIB, "install"])
+
+
+def write_inventory(cluster, plan, key, product, inv_dir):
+    inv_dir.mkdir(parents=True, exist_ok=True)
+    hosts = {}
+    for i, node in enumerate(plan["nodes"]):
+        hosts[node["name"]] = {"ansible_host": node["mgmt_ip"], "sim_data_ip": node["data_ip"]}
+    node0 = plan["nodes"][0]["name"]
+    lines = ["---", "# Generated by tests/sim/cluster.py for simulated cluster %r; do not edit." % cluster,
+             "all:", "  vars:",
+             "    ansible_user: root",
+             "    ansible_ssh_private_key_file: %s" % key,
+             "    ansible_ssh_common_args: >-",
+             "      -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+             "    ansible_python_interpreter: /usr/bin/python3",
+             "    sim_product: %s" % product,
+             "  children:", "    vllm_nodes:", "      children:", "        vllm_node0:", "          hosts:",
+             "            %s:" % node0]
+    for k, v in hosts[node0].items():
+        lines.append("              %s: %s" % (k, v))
+    if len(plan["nodes"]) > 1:
+        lines += ["        vllm_headless:", "          hosts:"]
+        for node in plan["nodes"][1:]:
+            lines.append("            %s:" % node["name"])
+            for k, v in hosts[node["name"]].items():
+                lines.append("              %s: %s" % (k, v))
+    (inv_dir / "hosts.yml").write_text("\n".join(lines) + "\n")
+    return inv_dir / "hosts.yml"
+
+
+def cmd_up(args):
+    slot = args.slot if args.slot is not None else slot_for(args.name)
+    plan = addresses(slot, args.nodes)
+    t0 = time.time()
+    image = image_ref()
+    ensure_network(net_name(args.name, "mgmt"), plan["mgmt_subnet"], internal=False)
+    ensure_network(net_name(args.name, "data"), plan["data_subnet"], internal=True)
+    ensure_network(net_name(args.name, "npu"), plan["npu_subnet"], internal=True)
+    key = ensure_key(args.name)
+    # Surplus nodes of an earlier, larger cluster of the same name go away.
+    wanted = {ctr_name(args.name, n["name"]) for n in plan["nodes"]}
+    for existing in list_containers(args.name):
+        if existing not in wanted:
+            run(["podman", "rm", "-f", "-t", "0", existing])
+    with ThreadPoolExecutor(max_workers=min(8, args.nodes)) as pool:
+        results = list(pool.map(lambda i: start_node(args.name, plan, i, image, key, args.product),
+                                range(args.nodes)))
+    for node in plan["nodes"]:
+        wait_ssh(node["mgmt_ip"], key)
+    inv_dir = Path(args.inventory_dir) if args.inventory_dir else cluster_dir(args.name) / "inventory"
+    inv = write_inventory(args.name, plan, key, args.product, inv_dir)
+    (cluster_dir(args.name) / "cluster.json").write_text(json.dumps(
+        {"name": args.name, "slot": slot, "product": args.product, "image": image, "plan": plan}, indent=2))
+    # Molecule's instance config format (molecule login / its generated inventory use it).
+    (cluster_dir(args.name) / "instance_config.json").write_text(json.dumps(
+        [{"instance": n["name"], "address": n["mgmt_ip"], "user": "root", "port": 22,
+          "identity_file": str(key)} for n in plan["nodes"]], indent=2))
+    created = sum(1 for _, c in results if c)
+    log("cluster %s: %d node(s) up (%d created) in %.1fs; inventory %s" % (
+        args.name, args.nodes, created, time.time() - t0, inv))
+    print(inv)
+
+
+def list_containers(cluster):
+    out = run(["podman", "ps", "-a", "--filter", "label=ascsim.cluster=%s" % cluster,
+               "--format", "{{.Names}}"]).stdout
+    return [line for line in out.split() if line]
+
+
+def cmd_down(args):
+    names = list_containers(args.name)
+    if names:
+        run(["podman", "rm", "-f", "-t", "0"] + names)
+    for kind in ("mgmt", "data", "npu"):
+        run(["podman", "network", "rm", "-f", net_name(args.name, kind)], check=False)
+    log("cluster %s: removed %d node(s)" % (args.name, len(names)))
+
+
+def cmd_exec(args):
+    res = subprocess.run(["podman", "exec", ctr_name(args.name, args.node)] + args.cmd, check=False)
+    sys.exit(res.returncode)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="action", required=True)
+    up = sub.add_parser("up")
+    up.add_argument("name")
+    up.add_argument("--nodes", type=int, default=2)
+    up.add_argument("--product", choices=["a2", "a3"], default="a3")
+    up.add_argument("--slot", type=int)
+    up.add_argument("--inventory-dir")
+    down = sub.add_parser("down")
+    down.add_argument("name")
+    ex = sub.add_parser("exec")
+    ex.add_argument("name")
+    ex.add_argument("node")
+    ex.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    if args.action == "exec" and args.cmd[0:1] == ["--"]:
+        args.cmd = args.cmd[1:]
+    {"up": cmd_up, "down": cmd_down, "exec": cmd_exec}[args.action](args)
+
+
+if __name__ == "__main__":
+    main()
