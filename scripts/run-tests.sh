@@ -45,6 +45,7 @@ if ! ${only_molecule}; then
   stage yamllint yamllint -s .
   stage ansible-lint ansible-lint
   stage changelog antsibull-changelog lint
+  stage role-docs python3 scripts/role_docs.py --check
   stage sanity make -s --no-print-directory sanity
   stage units make -s --no-print-directory units
   stage pytest pytest -p no:cacheprovider tests/sim

@@ -12,7 +12,7 @@ PYTHON="${PYTHON:-python3.11}"
 ANSIBLE_BUNDLE_VERSION="12.3.0"
 # Only the collections the project uses (molecule's podman driver and the sim cluster playbooks).
 BUNDLED_COLLECTIONS="containers/podman ansible/posix community/general"
-APT_PACKAGES="podman runc debootstrap openssh-client rsync iproute2 uidmap"
+APT_PACKAGES="podman runc debootstrap openssh-client rsync iproute2 iputils-ping iptables uidmap"
 
 log() { printf '[setup] %s\n' "$*"; }
 mkdir -p "${WORK}"

@@ -19,18 +19,6 @@ def _plain(value):
     return value
 
 
-def comm_check_collect(hosts, hostvars, var):
-    """``{host: hostvars[host][var]}`` for the given hosts (hosts without the variable are skipped)."""
-    out = {}
-    for host in hosts:
-        try:
-            value = hostvars[host][var]
-        except KeyError:
-            continue
-        out[str(host)] = _plain(value)
-    return out
-
-
 def comm_check_report(hosts, ping_mode='same_index', expected_chips=None, meta=None):
     try:
         return comm_report.build_report(_plain(hosts), ping_mode=ping_mode,
@@ -73,7 +61,6 @@ class FilterModule:
 
     def filters(self):
         return {
-            'comm_check_collect': comm_check_collect,
             'comm_check_report': comm_check_report,
             'comm_check_ping_plan': comm_check_ping_plan,
             'comm_check_markdown': comm_check_markdown,

@@ -70,6 +70,8 @@ def addresses(slot, nodes):
         "mgmt_subnet": "10.230.%d.0/24" % slot,
         "data_subnet": "10.231.%d.0/24" % slot,
         "npu_subnet": "10.232.%d.0/22" % (4 * slot),
+        "mirror_ip": "10.230.%d.5" % slot,
+        "mirror_url": "http://10.230.%d.5:%d" % (slot, MIRROR_PORT),
         "nodes": [
             {
                 "name": "node%d" % i,
@@ -186,7 +188,41 @@ def install_fakes(name, node_index, product, plan):
     run(["podman", "exec", name, "python3", "%s/simstate.py" % NODE_LIB, "install"])
 
 
-def write_inventory(cluster, plan, key, product, inv_dir):
+def default_profile(product, nodes):
+    """BF16 needs 2 A3 / 4 A2 nodes; smaller simulated clusters serve the W8A8 variant."""
+    variant = "bf16" if nodes >= {"a3": 2, "a2": 4}[product] else "w8a8"
+    return "deepseek-v3.2-exp-%s-%s-v0.11.0rc0" % (variant, product)
+
+
+MIRROR_PORT = 8080
+
+
+def start_mirror(cluster, plan, image):
+    """The offline artifact mirror of this cluster: a node-image container on the management
+    network serving tests/sim/artifacts' build (same path layout as the real download site)."""
+    out = cluster_dir(cluster) / "mirror"
+    build = HERE / "artifacts" / "build.py"
+    if not build.exists():
+        log("%s: tests/sim/artifacts/build.py absent: no artifact mirror" % cluster)
+        return None
+    run([sys.executable, str(build), "--out", str(out)])
+    image_builder = HERE / "artifacts" / "image_tarball.py"
+    if image_builder.exists():
+        run([sys.executable, str(image_builder), "--out", str(out)])
+    name = ctr_name(cluster, "mirror")
+    if run(["podman", "container", "exists", name], check=False).returncode == 0:
+        running = run(["podman", "inspect", "-f", "{{.State.Running}}", name]).stdout.strip()
+        if running == "true":
+            return plan["mirror_url"]
+        run(["podman", "rm", "-f", "-t", "0", name])
+    run(["podman", "run", "-d", "--name", name, "--label", LABEL, "--label", "ascsim.cluster=%s" % cluster,
+         "--network", "%s:ip=%s,interface_name=eth0" % (net_name(cluster, "mgmt"), plan["mirror_ip"]),
+         "-v", "%s:/srv/mirror:ro" % out, image,
+         "python3", "-m", "http.server", "--bind", plan["mirror_ip"], "--directory", "/srv/mirror", str(MIRROR_PORT)])
+    return plan["mirror_url"]
+
+
+def write_inventory(cluster, plan, key, product, inv_dir, profile):
     inv_dir.mkdir(parents=True, exist_ok=True)
     hosts = {}
     for i, node in enumerate(plan["nodes"]):
@@ -200,6 +236,11 @@ def write_inventory(cluster, plan, key, product, inv_dir):
              "      -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
              "    ansible_python_interpreter: /usr/bin/python3",
              "    sim_product: %s" % product,
+             "    sim_cluster: %s" % cluster,
+             "    sim_mirror_url: %s" % plan["mirror_url"],
+             "    vllm_profile: %s" % profile,
+             "    # HCCL/GLOO traffic goes over the data network (eth1), Ansible over the management one.",
+             "    hccl_env_nic_cidr: %s" % plan["data_subnet"],
              "  children:", "    vllm_nodes:", "      children:", "        vllm_node0:", "          hosts:",
              "            %s:" % node0]
     for k, v in hosts[node0].items():
@@ -224,17 +265,19 @@ def cmd_up(args):
     ensure_network(net_name(args.name, "npu"), plan["npu_subnet"], internal=True)
     key = ensure_key(args.name)
     # Surplus nodes of an earlier, larger cluster of the same name go away.
-    wanted = {ctr_name(args.name, n["name"]) for n in plan["nodes"]}
+    wanted = {ctr_name(args.name, n["name"]) for n in plan["nodes"]} | {ctr_name(args.name, "mirror")}
     for existing in list_containers(args.name):
         if existing not in wanted:
             run(["podman", "rm", "-f", "-t", "0", existing])
     with ThreadPoolExecutor(max_workers=min(8, args.nodes)) as pool:
         results = list(pool.map(lambda i: start_node(args.name, plan, i, image, key, args.product),
                                 range(args.nodes)))
+    start_mirror(args.name, plan, image)
     for node in plan["nodes"]:
         wait_ssh(node["mgmt_ip"], key)
     inv_dir = Path(args.inventory_dir) if args.inventory_dir else cluster_dir(args.name) / "inventory"
-    inv = write_inventory(args.name, plan, key, args.product, inv_dir)
+    inv = write_inventory(args.name, plan, key, args.product, inv_dir,
+                          args.profile or default_profile(args.product, args.nodes))
     (cluster_dir(args.name) / "cluster.json").write_text(json.dumps(
         {"name": args.name, "slot": slot, "product": args.product, "image": image, "plan": plan}, indent=2))
     # Molecule's instance config format (molecule login / its generated inventory use it).
@@ -276,6 +319,7 @@ def main(argv=None):
     up.add_argument("--product", choices=["a2", "a3"], default="a3")
     up.add_argument("--slot", type=int)
     up.add_argument("--inventory-dir")
+    up.add_argument("--profile", help="vllm_profile of the generated inventory (default: by product and size)")
     down = sub.add_parser("down")
     down.add_argument("name")
     ex = sub.add_parser("exec")

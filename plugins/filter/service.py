@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ascend.serving project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters rendering a host's launch plan into its service files (module_utils/service.py)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.ascend.serving.plugins.module_utils import service
+from ansible_collections.ascend.serving.plugins.module_utils.profile import plain
+
+
+def _host_plan(value, name):
+    value = plain(value)
+    if not isinstance(value, dict) or 'argv' not in value:
+        raise AnsibleFilterError('%s expects one host plan, e.g. ascend_plan[inventory_hostname]' % name)
+    return value
+
+
+def vllm_env_file(host_plan, extra=None):
+    return service.env_file(_host_plan(host_plan, 'vllm_env_file'), plain(extra) if extra else None)
+
+
+def vllm_service_launch(host_plan, env_paths, runtime='host', image=None, npus=None, model_mount=None):
+    try:
+        return service.launch_script(_host_plan(host_plan, 'vllm_service_launch'), plain(env_paths),
+                                     runtime=runtime, image=image, npus=npus, model_mount=model_mount)
+    except service.ServiceError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def vllm_service_unit(host_plan, launch_path, managed_comment):
+    return service.unit_file(_host_plan(host_plan, 'vllm_service_unit'), launch_path, managed_comment)
+
+
+def vllm_plan_digest(host_plan):
+    return service.plan_digest(_host_plan(host_plan, 'vllm_plan_digest'))
+
+
+def vllm_journal_lines(results):
+    """The journal excerpts of a looped, delegated ``journalctl`` as one list of lines, by host."""
+    lines = []
+    for res in plain(results):
+        lines.append('----- %s: %s' % (res.get('item'), 'journal of the vLLM unit' if res.get('rc') == 0
+                                           else 'journal unavailable (%s)' % (res.get('msg') or res.get('stderr'))))
+        lines.extend('%s | %s' % (res.get('item'), line) for line in res.get('stdout_lines') or [])
+    return lines
+
+
+class FilterModule:
+    """ascend.serving service-file filters."""
+
+    def filters(self):
+        return {
+            'vllm_env_file': vllm_env_file,
+            'vllm_service_launch': vllm_service_launch,
+            'vllm_service_unit': vllm_service_unit,
+            'vllm_plan_digest': vllm_plan_digest,
+            'vllm_journal_lines': vllm_journal_lines,
+        }
