@@ -47,7 +47,7 @@ $(AT_ROOT): FORCE
 FORCE:
 
 sanity: setup $(AT_ROOT)
-	@$(ENV) cd $(AT_ROOT) && ansible-test sanity --venv --python $(PY) --skip-test shebang $(SANITY_ARGS)
+	@$(ENV) cd $(AT_ROOT) && ansible-test sanity --venv --python $(PY) $(SANITY_ARGS)
 
 units: setup $(AT_ROOT)
 	@$(ENV) cd $(AT_ROOT) && ansible-test units --venv --python $(PY) $(UNITS_ARGS)

@@ -18,7 +18,7 @@ case "${1:-up}" in
 esac
 
 # Slot 1 is reserved for this cluster: its addresses are the ones written in ${INV}/hosts.yml.
-python3 tests/sim/cluster.py up "${CLUSTER}" --nodes 2 --product a3 --slot 1 \
+python3 tests/sim/cluster.py up "${CLUSTER}" --nodes 2 --product a3 --slot 1 --release-marker custom_ops \
   --inventory-dir "${ROOT}/.work/clusters/${CLUSTER}/generated-inventory" >/dev/null
 
 run() { echo; echo "\$ $*"; "$@"; }

@@ -7,14 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-
-def _plain(value):
-    """Ansible 2.19 hands filters lazy containers; pure code wants plain dicts and lists."""
-    if isinstance(value, dict):
-        return dict((k, _plain(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+from ansible_collections.ascend.serving.plugins.module_utils.profile import plain as _plain
 
 
 def collect(hosts, hostvars, var, required=False):

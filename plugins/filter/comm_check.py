@@ -7,16 +7,9 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.ascend.serving.plugins.module_utils.profile import plain as _plain
+
 from ansible_collections.ascend.serving.plugins.module_utils import comm_report
-
-
-def _plain(value):
-    """Ansible 2.19 hands filters lazy containers; the pure code wants plain dicts and lists."""
-    if isinstance(value, dict):
-        return dict((k, _plain(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def comm_check_report(hosts, ping_mode='same_index', expected_chips=None, meta=None):

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-# Copyright: (c) 2025, ascend.serving maintainers
-# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright: Contributors to the ascend.serving project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters vllm_plan, vllm_launch_script, vllm_plan_table (documented in their .yml files)."""
 
 from __future__ import absolute_import, division, print_function

@@ -42,8 +42,11 @@ def vllm_journal_lines(results):
     """The journal excerpts of a looped, delegated ``journalctl`` as one list of lines, by host."""
     lines = []
     for res in plain(results):
-        lines.append('----- %s: %s' % (res.get('item'), 'journal of the vLLM unit' if res.get('rc') == 0
-                                           else 'journal unavailable (%s)' % (res.get('msg') or res.get('stderr'))))
+        if res.get('rc') == 0:
+            state = 'journal of the vLLM unit'
+        else:
+            state = 'journal unavailable (%s)' % (res.get('msg') or res.get('stderr'))
+        lines.append('----- %s: %s' % (res.get('item'), state))
         lines.extend('%s | %s' % (res.get('item'), line) for line in res.get('stdout_lines') or [])
     return lines
 

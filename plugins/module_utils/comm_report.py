@@ -29,6 +29,10 @@ import re
 
 REPORT_VERSION = 1
 
+# Finding check -> the hccn_tool option whose message explains it.
+_CHECK_FLAGS = {'tls_consistency': 'tls', 'lldp': 'lldp', 'ip': 'ip', 'gateway': 'gateway',
+                'netdetect': 'netdetect', 'net_health': 'net_health', 'link': 'link'}
+
 # The per-device checks of hccn_info, assumed when its result does not list them.
 DEVICE_CHECKS = ('ip', 'link', 'net_health', 'netdetect', 'gateway', 'tls', 'lldp')
 
@@ -159,9 +163,16 @@ def _node_findings(host, data, expected_chips):
                 mine.append(_finding(host, 'hccn_conf', entry.get('address'), dev.get('ip'),
                                      '/etc/hccn.conf and the live device disagree: align address_%s' % d,
                                      device=d))
-        # Tool messages explain the findings above; alone they are findings of their own.
+        # A tool message explains the finding of its check (shown with it); alone it is a finding.
+        errors = list(dev.get('errors') or [])
+        for f in mine:
+            flag = ' -%s ' % _CHECK_FLAGS.get(f['check'], f['check'])
+            said = [e for e in errors if flag in e + ' ']
+            if said:
+                f['observed'] = '%s (%s)' % (f['observed'], '; '.join(said))
+                errors = [e for e in errors if e not in said]
         if not mine:
-            for err in dev.get('errors') or []:
+            for err in errors:
                 mine.append(_finding(host, 'tool_error', err, 'no error',
                                      'run the command by hand and read the message', device=d))
         out.extend(mine)
@@ -443,7 +454,7 @@ def render_markdown(report):
     hosts = sorted(report['nodes'])
     if report['ping_matrix']:
         lines.append('| device | %s |' % ' | '.join(hosts))
-        lines.append('|---|%s' % ''.join('---|' for _ in hosts))
+        lines.append('|---|%s' % '---|' * len(hosts))
         for dev in sorted(report['ping_matrix'], key=lambda d: (len(d), d)):
             row = report['ping_matrix'][dev]
             cells = []

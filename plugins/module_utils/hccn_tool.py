@@ -22,6 +22,7 @@ output into a document; it is skipped.
 from __future__ import annotations
 
 import re
+from ansible_collections.ascend.serving.plugins.module_utils._parse import ParseError, is_elision
 
 __all__ = [
     'CHECKS',
@@ -50,33 +51,8 @@ __all__ = [
 #: The read-only checks hccn_info knows, in the order they are reported.
 CHECKS = ('ip', 'link', 'net_health', 'netdetect', 'gateway', 'tls', 'lldp')
 
-_ELISIONS = frozenset(['...', '\u2026'])
 _IPV4_RE = re.compile(r'^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$')
 _DEVID_PREFIX_RE = re.compile(r'^\[devid\s+(\d+)\]\s?')
-
-
-class ParseError(ValueError):
-    """Output that does not have the expected shape.
-
-    ``line`` is the offending line (None when the problem is the output as a
-    whole) and ``lineno`` its 1-based number.
-    """
-
-    def __init__(self, message, line=None, lineno=None):
-        self.message = message
-        self.line = line
-        self.lineno = lineno
-        if line is not None:
-            if lineno is not None:
-                message = '%s (line %d: %r)' % (message, lineno, line)
-            else:
-                message = '%s (line: %r)' % (message, line)
-        super(ParseError, self).__init__(message)
-
-
-def is_elision(line):
-    """True for a line that only holds ``...`` (an author's elision mark)."""
-    return line.strip() in _ELISIONS
 
 
 def is_ipv4(text):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import json
+from ansible_collections.ascend.serving.plugins.module_utils._parse import ParseError
 
 __all__ = [
     'EXCLUDED_PATTERNS',
@@ -51,21 +52,6 @@ EXCLUDED_PATTERNS = ('docker*', 'podman*', 'cni*', 'virbr*', 'br-*', 'veth*',
                      'cali*', 'flannel*', 'cilium*', 'kube-ipvs*')
 
 _IPV6_SCOPES = {0x00: 'global', 0x10: 'host', 0x20: 'link', 0x40: 'site'}
-
-
-class ParseError(ValueError):
-    """Input that does not have the expected shape; ``line`` is the offending line."""
-
-    def __init__(self, message, line=None, lineno=None):
-        self.message = message
-        self.line = line
-        self.lineno = lineno
-        if line is not None:
-            if lineno is not None:
-                message = '%s (line %d: %r)' % (message, lineno, line)
-            else:
-                message = '%s (%r)' % (message, line)
-        super(ParseError, self).__init__(message)
 
 
 class SelectionError(ValueError):

@@ -27,6 +27,7 @@ output into a document; parsers skip it so such samples stay usable.
 from __future__ import annotations
 
 import re
+from ansible_collections.ascend.serving.plugins.module_utils._parse import ParseError, is_elision
 
 __all__ = [
     'ParseError',
@@ -43,32 +44,6 @@ __all__ = [
 
 # Values npu-smi prints where a number is not available.
 _MISSING = frozenset(['-', 'NA', 'N/A', '--'])
-
-_ELISIONS = frozenset(['...', '\u2026'])
-
-
-class ParseError(ValueError):
-    """Output that does not have the expected shape.
-
-    ``line`` is the offending line (None when the problem is the output as a
-    whole, e.g. empty output) and ``lineno`` its 1-based number.
-    """
-
-    def __init__(self, message, line=None, lineno=None):
-        self.message = message
-        self.line = line
-        self.lineno = lineno
-        if line is not None:
-            if lineno is not None:
-                message = '%s (line %d: %r)' % (message, lineno, line)
-            else:
-                message = '%s (line: %r)' % (message, line)
-        super(ParseError, self).__init__(message)
-
-
-def is_elision(line):
-    """True for a line that only holds ``...`` (an author's elision mark)."""
-    return line.strip() in _ELISIONS
 
 
 def _snake(key):

@@ -85,7 +85,7 @@ def launch_script(plan, env_paths, runtime='host', image=None, npus=None, model_
         if model_mount:
             mounts = ((model_mount, model_mount, ''),)
         run = docker_run_argv(plan, image, npus, extra_mounts=mounts)
-        env_names = [name for name, _ in plan['env']]
+        env_names = [pair[0] for pair in plan['env']]
         words = [_sh_literal(a) for a in run]
         for name in env_names:
             words += ['-e', name]

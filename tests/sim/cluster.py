@@ -147,13 +147,16 @@ def wait_ssh(ip, key, timeout=60):
     raise SystemExit("SSH to root@%s did not come up within %ds" % (ip, timeout))
 
 
-def start_node(cluster, plan, idx, image, key, product):
+def start_node(cluster, plan, idx, image, key, product, model_path=None, marker="none"):
     node = plan["nodes"][idx]
     name = ctr_name(cluster, node["name"])
     if run(["podman", "container", "exists", name], check=False).returncode == 0:
         running = run(["podman", "inspect", "-f", "{{.State.Running}}", name]).stdout.strip()
         img = run(["podman", "inspect", "-f", "{{.ImageName}}", name]).stdout.strip()
         if running == "true" and img == image:
+            install_fakes(name, node_index=idx, product=product, plan=plan)
+            install_model(name, cluster, model_path)
+            write_release_marker(name, cluster, product, marker)
             return name, False
         run(["podman", "rm", "-f", "-t", "0", name])
     run(["podman", "run", "-d", "--name", name, "--hostname", node["name"],
@@ -169,6 +172,8 @@ def start_node(cluster, plan, idx, image, key, product):
          "install -d -m 700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys"],
         input_text=pub)
     install_fakes(name, node_index=idx, product=product, plan=plan)
+    install_model(name, cluster, model_path)
+    write_release_marker(name, cluster, product, marker)
     return name, True
 
 
@@ -186,6 +191,45 @@ def install_fakes(name, node_index, product, plan):
          "--product", product, "--hostname", plan["nodes"][node_index]["name"],
          "--node-index", str(node_index), "--npu-cidr", plan["npu_subnet"]])
     run(["podman", "exec", name, "python3", "%s/simstate.py" % NODE_LIB, "install"])
+    # What a node with vllm-ascend installed from source (host runtime) has on its PATH; the fake
+    # docker stands in for the container runtime of image releases.
+    for tool in ("vllm", "docker"):
+        if (FAKES_DIR / tool).exists():
+            run(["podman", "exec", name, "ln", "-sf", "%s/%s" % (NODE_LIB, tool), "/usr/local/bin/%s" % tool])
+
+
+def install_model(name, cluster, model_path):
+    """The tiny stand-in weights at the profile's model path (a copy per node, like a synced dir)."""
+    maker = HERE / "artifacts" / "make_model.py"
+    if not model_path or not model_path.startswith("/") or not maker.exists():
+        return
+    local = cluster_dir(cluster) / "model"
+    if not (local / "config.json").exists():
+        run([sys.executable, str(maker), "--out", str(local)])
+    run(["podman", "exec", name, "mkdir", "-p", os.path.dirname(model_path.rstrip("/"))])
+    run(["podman", "exec", name, "rm", "-rf", model_path])
+    run(["podman", "cp", str(local), "%s:%s" % (name, model_path)])
+
+
+def write_release_marker(name, cluster, product, marker):
+    """/etc/ascend-sim/release.json: what the fake vllm demands of the node's environment."""
+    if marker == "none":
+        run(["podman", "exec", name, "rm", "-f", "/etc/ascend-sim/release.json"])
+        return
+    manifest = json.loads((cluster_dir(cluster) / "mirror" / "manifest.json").read_text())
+    lib = "vllm-ascend/%s/libopsproto_rt2.0.so" % product
+    data = {
+        "custom_ops": True,
+        "mlapo_path": "/vllm-workspace/CANN",
+        "sfa_opp_path": "/usr/local/Ascend/ascend-toolkit/latest/opp",
+        "soc": {"a2": "ascend910b", "a3": "ascend910_93"}[product],
+        "required_files": {
+            "/usr/local/Ascend/ascend-toolkit/8.2.RC1/opp/built-in/op_proto/lib/linux/aarch64/libopsproto_rt2.0.so":
+                manifest.get(lib),
+        },
+    }
+    run(["podman", "exec", "-i", name, "sh", "-c", "cat > /etc/ascend-sim/release.json"],
+        input_text=json.dumps(data, indent=2) + "\n")
 
 
 def default_profile(product, nodes):
@@ -195,6 +239,7 @@ def default_profile(product, nodes):
 
 
 MIRROR_PORT = 8080
+BF16_MODEL_PATH = "/root/.cache/Modelers_Park/DeepSeek-V3.2-Exp"
 
 
 def start_mirror(cluster, plan, image):
@@ -222,36 +267,69 @@ def start_mirror(cluster, plan, image):
     return plan["mirror_url"]
 
 
-def write_inventory(cluster, plan, key, product, inv_dir, profile):
+# The release profile's artifact names -> the upstream file names (tests/sim/artifacts/build.py
+# builds them under the same names; wheels are re-tagged for the nodes' platform, see aliases.json).
+ARTIFACT_FILES = {
+    "sfa": "CANN-custom_ops-sfa-linux.aarch64.run",
+    "custom_ops_wheel": "custom_ops-1.0-cp311-cp311-linux_aarch64.whl",
+    "mlapo": "CANN-custom_ops-mlapo-linux.aarch64.run",
+    "torch_npu_wheel": "torch_npu-2.7.1+gitb7c90d0-cp311-cp311-linux_aarch64.whl",
+    "libopsproto": "libopsproto_rt2.0.so",
+}
+
+
+def mirror_vars(cluster, product):
+    """Inventory vars pointing the custom-ops install at this cluster's mirror, with its sums."""
+    mirror = cluster_dir(cluster) / "mirror"
+    if not (mirror / "manifest.json").exists():
+        return {}
+    manifest = json.loads((mirror / "manifest.json").read_text())
+    aliases = json.loads((mirror / "aliases.json").read_text()) if (mirror / "aliases.json").exists() else {}
+    sums, renamed = {}, {}
+    for name, upstream in ARTIFACT_FILES.items():
+        rel = "vllm-ascend/%s/%s" % (product, upstream)
+        served = aliases.get(rel, rel)
+        sums[name] = manifest[served]
+        if served != rel:
+            base = os.path.basename(served)
+            renamed[name] = {"file": base, "url_path": base.replace("+", "%2B")}
+    return {"sim_artifact_sha256": sums, "sim_artifact_renames": renamed}
+
+
+def write_inventory(cluster, plan, key, product, inv_dir, profile, extra_vars=None):
+    import yaml  # the controller's venv has PyYAML
+
     inv_dir.mkdir(parents=True, exist_ok=True)
-    hosts = {}
-    for i, node in enumerate(plan["nodes"]):
-        hosts[node["name"]] = {"ansible_host": node["mgmt_ip"], "sim_data_ip": node["data_ip"]}
-    node0 = plan["nodes"][0]["name"]
-    lines = ["---", "# Generated by tests/sim/cluster.py for simulated cluster %r; do not edit." % cluster,
-             "all:", "  vars:",
-             "    ansible_user: root",
-             "    ansible_ssh_private_key_file: %s" % key,
-             "    ansible_ssh_common_args: >-",
-             "      -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
-             "    ansible_python_interpreter: /usr/bin/python3",
-             "    sim_product: %s" % product,
-             "    sim_cluster: %s" % cluster,
-             "    sim_mirror_url: %s" % plan["mirror_url"],
-             "    vllm_profile: %s" % profile,
-             "    # HCCL/GLOO traffic goes over the data network (eth1), Ansible over the management one.",
-             "    hccl_env_nic_cidr: %s" % plan["data_subnet"],
-             "  children:", "    vllm_nodes:", "      children:", "        vllm_node0:", "          hosts:",
-             "            %s:" % node0]
-    for k, v in hosts[node0].items():
-        lines.append("              %s: %s" % (k, v))
-    if len(plan["nodes"]) > 1:
-        lines += ["        vllm_headless:", "          hosts:"]
-        for node in plan["nodes"][1:]:
-            lines.append("            %s:" % node["name"])
-            for k, v in hosts[node["name"]].items():
-                lines.append("              %s: %s" % (k, v))
-    (inv_dir / "hosts.yml").write_text("\n".join(lines) + "\n")
+    common = {
+        "ansible_user": "root",
+        "ansible_ssh_private_key_file": str(key),
+        "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+        "ansible_python_interpreter": "/usr/bin/python3",
+        "sim_product": product,
+        "sim_cluster": cluster,
+        "sim_mirror_url": plan["mirror_url"],
+        "vllm_profile": profile,
+        # HCCL/GLOO traffic goes over the data network (eth1), Ansible over the management one.
+        "hccl_env_nic_cidr": plan["data_subnet"],
+        # The simulated nodes are x86_64 containers: the test-only exception to preflight's
+        # aarch64 check (docs/testing.md).
+        "preflight_required_architecture": os.uname().machine,
+    }
+    mirror = mirror_vars(cluster, product)
+    (cluster_dir(cluster) / "mirror-vars.json").write_text(json.dumps(mirror, indent=2, sort_keys=True))
+    common.update(mirror)
+    common.update(extra_vars or {})
+
+    def host(node):
+        return {"ansible_host": node["mgmt_ip"], "sim_data_ip": node["data_ip"]}
+
+    nodes = plan["nodes"]
+    children = {"vllm_node0": {"hosts": {nodes[0]["name"]: host(nodes[0])}}}
+    if len(nodes) > 1:
+        children["vllm_headless"] = {"hosts": dict((n["name"], host(n)) for n in nodes[1:])}
+    data = {"all": {"vars": common, "children": {"vllm_nodes": {"children": children}}}}
+    text = "---\n# Generated by tests/sim/cluster.py for simulated cluster %r; do not edit.\n" % cluster
+    (inv_dir / "hosts.yml").write_text(text + yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
     return inv_dir / "hosts.yml"
 
 
@@ -269,22 +347,30 @@ def cmd_up(args):
     for existing in list_containers(args.name):
         if existing not in wanted:
             run(["podman", "rm", "-f", "-t", "0", existing])
-    with ThreadPoolExecutor(max_workers=min(8, args.nodes)) as pool:
-        results = list(pool.map(lambda i: start_node(args.name, plan, i, image, key, args.product),
-                                range(args.nodes)))
     start_mirror(args.name, plan, image)
+    profile = args.profile or default_profile(args.product, args.nodes)
+    model_path = args.model_path
+    if model_path is None and "-bf16-" in profile:
+        model_path = BF16_MODEL_PATH
+    with ThreadPoolExecutor(max_workers=min(8, args.nodes)) as pool:
+        results = list(pool.map(lambda i: start_node(args.name, plan, i, image, key, args.product,
+                                                     model_path, args.release_marker),
+                                range(args.nodes)))
     for node in plan["nodes"]:
         wait_ssh(node["mgmt_ip"], key)
     inv_dir = Path(args.inventory_dir) if args.inventory_dir else cluster_dir(args.name) / "inventory"
-    inv = write_inventory(args.name, plan, key, args.product, inv_dir,
-                          args.profile or default_profile(args.product, args.nodes))
+    extra = {}
+    if args.vars_file:
+        import yaml
+        extra = yaml.safe_load(Path(args.vars_file).read_text()) or {}
+    inv = write_inventory(args.name, plan, key, args.product, inv_dir, profile, extra)
     (cluster_dir(args.name) / "cluster.json").write_text(json.dumps(
         {"name": args.name, "slot": slot, "product": args.product, "image": image, "plan": plan}, indent=2))
     # Molecule's instance config format (molecule login / its generated inventory use it).
     (cluster_dir(args.name) / "instance_config.json").write_text(json.dumps(
         [{"instance": n["name"], "address": n["mgmt_ip"], "user": "root", "port": 22,
           "identity_file": str(key)} for n in plan["nodes"]], indent=2))
-    created = sum(1 for _, c in results if c)
+    created = sum(1 for name_created in results if name_created[1])
     log("cluster %s: %d node(s) up (%d created) in %.1fs; inventory %s" % (
         args.name, args.nodes, created, time.time() - t0, inv))
     print(inv)
@@ -311,7 +397,7 @@ def cmd_exec(args):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     sub = p.add_subparsers(dest="action", required=True)
     up = sub.add_parser("up")
     up.add_argument("name")
@@ -320,6 +406,11 @@ def main(argv=None):
     up.add_argument("--slot", type=int)
     up.add_argument("--inventory-dir")
     up.add_argument("--profile", help="vllm_profile of the generated inventory (default: by product and size)")
+    up.add_argument("--model-path", help="where the tiny stand-in weights go on each node (default: the BF16 "
+                    "profiles' local path; W8A8 profiles name a hub id, so none)")
+    up.add_argument("--vars-file", help="YAML mapping added to the generated inventory's all.vars")
+    up.add_argument("--release-marker", choices=["none", "custom_ops"], default="none",
+                    help="custom_ops: the nodes' vllm demands the DeepSeek-V3.2 custom operators")
     down = sub.add_parser("down")
     down.add_argument("name")
     ex = sub.add_parser("exec")

@@ -536,7 +536,7 @@ def test_install_lays_out_driver_cann_and_the_fakes(a2):
     assert skeleton(conf) == skeleton(fixture("hccn_conf/hccn.conf-a2-8npu-ip-sanitized-openyuanrong-fixture.txt"))
     for path in ("usr/local/bin/npu-smi", "usr/local/Ascend/driver/tools/hccn_tool"):
         assert os.access(root / path, os.X_OK)
-        assert (root / path).read_text().startswith("#!/usr/bin/python3\n")
+        assert (root / path).read_text().startswith("#!/usr/bin/python3 -IS\n")
     assert (root / "etc/ascend_install.info").is_file()
     # A re-install keeps what a role put in place of the built-in op proto library.
     proto.write_bytes(b"custom ops build\n")
@@ -550,6 +550,127 @@ def test_installed_fakes_run_from_their_install_paths(a3):
     assert info == a3.npu_smi("info").stdout
     link = a3.run(a3.root / "usr/local/Ascend/driver/tools/hccn_tool", "-i", 15, "-link", "-g", check=0)
     assert link.stdout == "link status: UP\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up cost: roles call the fakes hundreds of times per node (the real tools are C binaries)
+# ---------------------------------------------------------------------------------------------
+# What a fake's query must not import: each of these costs milliseconds per call (json pulls in
+# re and enum), and none is needed to print a state value.
+HEAVY_MODULES = {"json", "re", "enum", "subprocess", "ipaddress", "argparse", "tempfile", "shutil",
+                 "hashlib", "contextlib", "site", "importlib.util", "py_compile"}
+CHEAP_CALLS = [
+    (HCCN_TOOL, ["-i", 3, "-link", "-g"]),
+    (HCCN_TOOL, ["-i", 3, "-ip", "-g"]),
+    (HCCN_TOOL, ["-i", 3, "-net_health", "-g"]),
+    (HCCN_TOOL, ["-i", 3, "-netdetect", "-g"]),
+    (HCCN_TOOL, ["-i", 3, "-gateway", "-g"]),
+    (HCCN_TOOL, ["-i", 3, "-tls", "-g"]),
+    (HCCN_TOOL, ["-i", 3, "-lldp", "-g"]),
+    (HCCN_TOOL, ["-i", 99, "-link", "-g"]),
+    (NPU_SMI, ["info"]),
+    (NPU_SMI, ["info", "-m"]),
+    (NPU_SMI, ["info", "-t", "health", "-i", 0, "-c", 0]),
+]
+
+
+def _shebang(program):
+    """The interpreter command line of a fake (a kernel passes at most one argument)."""
+    first = Path(program).read_text().split("\n", 1)[0]
+    assert first.startswith("#!")
+    return first[2:].split(None, 1)
+
+
+def _run_as_shebang(sim, program, *args, flags=()):
+    cmd = _shebang(program) + list(flags) + [str(program)] + [str(a) for a in args]
+    return subprocess.run(cmd, env=sim.env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def _imported(stderr):
+    """Module names out of ``python -X importtime`` output."""
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:")} - {
+        "package"}
+
+
+@pytest.mark.parametrize("program, args", CHEAP_CALLS, ids=lambda v: v.name if isinstance(v, Path) else " ".join(map(str, v)))
+def test_fake_queries_import_nothing_heavy(a3, program, args):
+    plain = a3.run(program, *args)
+    traced = _run_as_shebang(a3, program, *args, flags=["-X", "importtime"])
+    assert (traced.returncode, traced.stdout) == (plain.returncode, plain.stdout)
+    imported = _imported(traced.stderr)
+    assert "simstate" in imported and "os" in imported
+    assert not imported & HEAVY_MODULES, sorted(imported & HEAVY_MODULES)
+
+
+def test_fakes_run_isolated_without_site(a3):
+    """``-IS``: no site-packages and no PYTHON* variables (CANN's set_env.sh sets PYTHONPATH)."""
+    for program in (NPU_SMI, HCCN_TOOL):
+        assert _shebang(program) == ["/usr/bin/python3", "-IS"]
+    a3.env.update(PYTHONPATH=str(a3.dir / "nowhere"), PYTHONSTARTUP="/nonexistent", PYTHONWARNINGS="error")
+    assert a3.hccn("-i", 15, "-link", "-g").stdout == "link status: UP\n"
+    assert a3.npu_smi("info", "-l").stdout.startswith("\tTotal Count")
+
+
+def test_installed_fakes_use_simstate_byte_code_while_it_is_current(a3):
+    a3.simstate("install", "--root", a3.root)
+    lib = a3.root / "usr/local/lib/ascend-sim"
+    pycs = list((lib / "__pycache__").glob("simstate.*.pyc"))
+    assert len(pycs) == 1
+    hccn = a3.root / "usr/local/Ascend/driver/tools/hccn_tool"
+    verbose = _run_as_shebang(a3, hccn, "-i", 0, "-link", "-g", flags=["-v"])
+    assert verbose.stdout == "link status: UP\n"
+    assert "code object from '%s'" % pycs[0] in verbose.stderr
+    assert not list(lib.glob("__pycache__/*.pyc.*")), "the fakes never write byte code"
+    # A changed simstate.py (cluster.py copies the new fakes into the lib dir) is never run from
+    # the old byte code; its own install (as cluster.py runs it) brings the pyc up to date.
+    source = lib / "simstate.py"
+    source.write_text(source.read_text().replace("SCHEMA = 1\n", "SCHEMA = 1  # edited\n", 1))
+    verbose = _run_as_shebang(a3, hccn, "-i", 0, "-link", "-g", flags=["-v"])
+    assert verbose.stdout == "link status: UP\n"
+    assert "code object from '%s'" % pycs[0] not in verbose.stderr
+    for fake in (NPU_SMI, HCCN_TOOL):
+        shutil.copy(fake, lib / fake.name)
+    again = a3.run(source, "install", "--root", a3.root, check=0).stdout
+    assert again == "ascend-sim: installed /usr/local/lib/ascend-sim/__pycache__/%s\n" \
+                    "ascend-sim: install changed\n" % pycs[0].name
+    assert a3.run(source, "install", "--root", a3.root, check=0).stdout == "ascend-sim: install unchanged\n"
+    verbose = _run_as_shebang(a3, hccn, "-i", 0, "-link", "-g", flags=["-v"])
+    assert "code object from '%s'" % pycs[0] in verbose.stderr
+
+
+def _load_simstate_module():
+    import importlib.util  # pylint: disable=import-outside-toplevel
+    spec = importlib.util.spec_from_file_location("simstate_under_test", SIMSTATE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("text", [
+    '{"schema": 1}', ' \n\t{"a": [1, 2.5, -3e2, true, false, null, "x\\u00e9\\n", {}]}\r\n ', '[]', '"s"', '0',
+    '{"a": NaN, "b": Infinity, "c": -Infinity}', '{"a": 1, "a": 2}', '{"\u00e9": "\u4e2d"}',
+    '', '   ', '{', '{} x', '{}{}', '\ufeff{}', '[1,]', 'nul', '"a\tb"', '{"a" 1}', '1e', "{'a': 1}",
+    '[' * 5000 + ']' * 5000,
+])
+def test_state_parser_is_json_loads(text):
+    """simstate.parse_json (no json import on the fakes' path) returns or raises what json.loads does."""
+    parse_json = _load_simstate_module().parse_json
+
+    def outcome(func):
+        try:
+            return "value", json.dumps(func(text), allow_nan=True)
+        except (ValueError, RecursionError) as exc:
+            return type(exc).__name__, str(exc)
+    assert outcome(parse_json) == outcome(json.loads)
+
+
+def test_state_parser_reads_every_state_as_json_does(a3):
+    a3.simstate("add-process", "--npu", 1, "--pid", 42, "--name", "vllm\u00e9", "--mem", 100)
+    text = a3.state_file.read_text()
+    assert _load_simstate_module().parse_json(text) == json.loads(text)
+    a3.state_file.write_text(text[:-10])
+    proc = a3.hccn("-i", 0, "-link", "-g", check=1)
+    assert proc.stderr.startswith("Get invalid device id.\nascend-sim: state file %s is not JSON: " % a3.state_file)
 
 
 def test_fakes_import_only_the_standard_library():

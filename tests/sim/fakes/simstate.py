@@ -20,17 +20,17 @@ exist only in the state, and the fakes rely on the state alone for link and addr
 
 D is a device id as ``hccn_tool -i`` takes it (the chip's physical id: 0..7 on A2, 0..15 on A3);
 CHIP is a chip's index in ``npu-smi info`` order (the same numbers: NPU n chip c is 2n+c on A3).
+
+Start-up cost matters: ``hccn_tool`` and ``npu-smi`` import this module on every call, and a
+role runs them hundreds of times per node (16 devices x 7 queries), where the real tools are C
+binaries. So only ``os`` and ``sys`` are imported here; every other module is imported by the
+function that needs it, and the state is parsed without importing ``json`` (which pulls in
+``re``, ``enum`` and more): see ``parse_json``. ``install`` also precompiles this module, so the
+fakes on a node do not compile 800 lines on every call (test_fakes_npu.py keeps the budget).
 """
 
-import argparse
-import contextlib
-import fcntl
-import ipaddress
-import json
 import os
-import subprocess
 import sys
-import tempfile
 
 SCHEMA = 1
 DEFAULT_STATE = "/etc/ascend-sim/state.json"
@@ -99,12 +99,49 @@ def no_net():
     return os.environ.get("ASCEND_SIM_NO_NET", "") not in ("", "0")
 
 
+def parse_json(text):
+    """``json.loads(text)``, without importing ``json`` when the text is a valid document.
+
+    It drives the C scanner that ``json.loads`` itself uses (``_json.make_scanner``) with the
+    settings of the default decoder, and checks the surrounding whitespace as
+    ``JSONDecoder.decode`` does. Anything unusual (no ``_json``, a syntax error, extra data)
+    goes to ``json.loads``, which returns the same value or raises its own exact error.
+    """
+    try:
+        from _json import make_scanner  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        make_scanner = None
+    if make_scanner is not None:
+        scanner = make_scanner(_DecoderSettings)
+        start = len(text) - len(text.lstrip(" \t\n\r"))
+        try:
+            value, end = scanner(text, start)
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        else:
+            if not text[end:].strip(" \t\n\r"):
+                return value
+    import json  # pylint: disable=import-outside-toplevel
+    return json.loads(text)
+
+
+class _DecoderSettings:
+    """What ``_json.make_scanner`` reads from a ``json.JSONDecoder()`` (the defaults)."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+
+
 def load_state(path=None):
     """Read the node state; SimError when it is absent or not a state this module wrote."""
     path = path or state_path()
     try:
         with open(path, encoding="utf-8") as handle:
-            state = json.load(handle)
+            state = parse_json(handle.read())
     except FileNotFoundError:
         raise SimError("no simulated-node state at %s (run simstate.py init)" % path) from None
     except ValueError as exc:
@@ -116,6 +153,8 @@ def load_state(path=None):
 
 def save_state(state, path=None):
     """Atomic replace, so a fake reading concurrently sees the old or the new state, never half."""
+    import json  # pylint: disable=import-outside-toplevel
+    import tempfile  # pylint: disable=import-outside-toplevel
     path = path or state_path()
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
@@ -127,17 +166,32 @@ def save_state(state, path=None):
     os.replace(tmp, path)
 
 
-@contextlib.contextmanager
-def locked(path=None):
-    """Serialise writers (simstate commands, ``hccn_tool -tls -s``) on one state file."""
-    path = path or state_path()
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path + ".lock", "a", encoding="utf-8") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+class locked:  # pylint: disable=invalid-name
+    """``with locked():`` serialises writers (simstate commands, ``hccn_tool -tls -s``) on one
+    state file (a class rather than a contextlib generator: no contextlib import for the fakes)."""
+
+    def __init__(self, path=None):
+        self.path = (path or state_path()) + ".lock"
+        self.handle = None
+
+    def __enter__(self):
+        import fcntl  # pylint: disable=import-outside-toplevel
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        self.handle = open(self.path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
         try:
-            yield
+            fcntl.flock(self.handle, fcntl.LOCK_EX)
+        except BaseException:
+            self.handle.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info):
+        import fcntl  # pylint: disable=import-outside-toplevel
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            self.handle.close()
+        return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,6 +199,7 @@ def locked(path=None):
 # ---------------------------------------------------------------------------------------------
 def device_address(cidr, node_index, device):
     """Device d of node k: network + 1 + 16k + d, so device d of every node shares the subnet."""
+    import ipaddress  # pylint: disable=import-outside-toplevel
     net = ipaddress.ip_network(cidr, strict=True)
     address = net.network_address + 1 + 16 * node_index + device
     if address not in net or address in (net.broadcast_address, gateway_address(cidr)):
@@ -154,6 +209,7 @@ def device_address(cidr, node_index, device):
 
 def gateway_address(cidr):
     """The last usable address of the NPU network: gateway and netdetect target of every device."""
+    import ipaddress  # pylint: disable=import-outside-toplevel
     net = ipaddress.ip_network(cidr, strict=True)
     return str(net.broadcast_address - 1)
 
@@ -186,6 +242,7 @@ def _chip(product, index, chip_name, hbm_total):
 
 
 def _device(cidr, node_index, index, tls):
+    import ipaddress  # pylint: disable=import-outside-toplevel
     net = ipaddress.ip_network(cidr, strict=True)
     address = device_address(cidr, node_index, index)
     gateway = gateway_address(cidr)
@@ -207,6 +264,7 @@ def _device(cidr, node_index, index, tls):
 
 
 def build_state(args):
+    import ipaddress  # pylint: disable=import-outside-toplevel
     spec = PRODUCTS[args.product]
     chips = args.chips if args.chips is not None else spec["max_chips"]
     if not 1 <= chips <= spec["max_chips"] or chips % spec["chips_per_npu"]:
@@ -368,6 +426,7 @@ def _rooted(root, path):
 
 def _write_if_changed(path, content, mode=0o644):
     """Write text or bytes when different; True when the file changed."""
+    import tempfile  # pylint: disable=import-outside-toplevel
     data = content.encode() if isinstance(content, str) else content
     try:
         with open(path, "rb") as handle:
@@ -398,6 +457,32 @@ def _fake_source(name, lib_dir):
     return text.replace(marker, 'SIM_LIB = "%s"' % lib_dir, 1)
 
 
+def _precompile(source_path):
+    """Byte-compile the installed simstate.py; the pyc path when it was (re)written, else None.
+
+    The fakes import this module on every call with sys.dont_write_bytecode set, so without a
+    pyc Python compiles it each time (half of a fake's start-up). A checked-hash pyc is valid
+    exactly while the source's hash matches: no timestamps, so a re-install with the same source
+    is a no-op and a changed source is never run from stale byte code.
+    """
+    import importlib.util  # pylint: disable=import-outside-toplevel
+    import py_compile  # pylint: disable=import-outside-toplevel
+    pyc = importlib.util.cache_from_source(source_path)
+    with open(source_path, "rb") as handle:
+        source = handle.read()
+    header = importlib.util.MAGIC_NUMBER + (3).to_bytes(4, "little") + importlib.util.source_hash(source)
+    try:
+        with open(pyc, "rb") as handle:
+            if handle.read(len(header)) == header:
+                return None
+    except OSError:
+        pass
+    py_compile.compile(source_path, cfile=pyc, doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    os.chmod(pyc, 0o644)
+    return pyc
+
+
 def install_files(state, root, link_hccn_tool=False):
     """Lay out the driver, CANN and the fakes under root; returns the paths that changed."""
     changed = []
@@ -419,6 +504,9 @@ def install_files(state, root, link_hccn_tool=False):
     for path, content, mode in files:
         if _write_if_changed(_rooted(root, path), content, mode):
             changed.append(path)
+    pyc = _precompile(_rooted(root, SIM_LIB_DIR + "/simstate.py"))
+    if pyc:
+        changed.append(SIM_LIB_DIR + "/" + os.path.relpath(pyc, lib_dir))
     for directory in ("/usr/local/Ascend/driver/lib64", "/usr/local/dcmi",
                       "/usr/local/Ascend/ascend-toolkit/%s/opp/vendors" % cann):
         if not os.path.isdir(_rooted(root, directory)):
@@ -458,6 +546,7 @@ def refresh_installed(state):
 # Device addresses on the NPU interface
 # ---------------------------------------------------------------------------------------------
 def _ip(*args):
+    import subprocess  # pylint: disable=import-outside-toplevel
     proc = subprocess.run(["ip"] + list(args), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SimError("ip %s: %s" % (" ".join(args), (proc.stderr or proc.stdout).strip()))
@@ -483,6 +572,7 @@ def sync_net(state):
     """
     if no_net():
         return []
+    import ipaddress  # pylint: disable=import-outside-toplevel
     iface = state["npu_if"]
     prefix = ipaddress.ip_network(state["npu_cidr"]).prefixlen
     wanted = {"%s/%d" % (dev["ip"], prefix) for dev in state["devices"] if dev["ip"] and dev["link"] == "UP"}
@@ -601,6 +691,8 @@ def cmd_clear_ip(args):
 
 
 def cmd_set_ip(args):
+    import ipaddress  # pylint: disable=import-outside-toplevel
+
     def apply(state):
         dev = _need_device(state, args.device)
         net = ipaddress.ip_network(state["npu_cidr"])
@@ -677,11 +769,13 @@ def cmd_show(args):
         state = _need_device(state, args.device)
     elif args.chip is not None:
         state = _need_chip(state, args.chip)
+    import json  # pylint: disable=import-outside-toplevel
     print(json.dumps(state, indent=2))
     return 0
 
 
 def parser():
+    import argparse  # pylint: disable=import-outside-toplevel
     top = argparse.ArgumentParser(prog="simstate.py", description=__doc__.split("\n", 1)[0])
     sub = top.add_subparsers(dest="command", required=True)
 

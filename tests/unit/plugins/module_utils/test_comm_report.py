@@ -129,6 +129,8 @@ def test_missing_device_ip_skips_its_pings_and_names_it(healthy):
     # node0 device 1 has no peer left to ping, so the ping result it carries is not expected
     report = comm_report.build_report(healthy)
     assert _checks(report) == [('node1', 1, 'ip')]
+    assert report['findings'][0]['observed'] == (
+        'None (hccn_tool -i 1 -ip -g: Get ipconf failed, because no ip was preset there!)')
     assert report['ping_matrix']['1'] == {'node0': 'skipped: no peer', 'node1': 'skipped: no device ip'}
 
 
