@@ -10,9 +10,10 @@ bench/verify_comm_scale.json (merged by label and N, so runs with different sett
 side) and a table is printed. The cluster is torn down at the end unless --keep.
 
     source scripts/env.sh
-    python3 bench/verify_comm_scale.py                      # N = 2 4 8 16, ansible defaults
+    python3 bench/verify_comm_scale.py                      # N = 2 4 8 16, forks 5, no pipelining
     python3 bench/verify_comm_scale.py 16 --forks 32 --label forks32
     python3 bench/verify_comm_scale.py 2 4 --pipelining --forks 32 --label forks32-pipelining
+    python3 bench/verify_comm_scale.py 16 --repo-config --label repo-ansible.cfg   # as ./ansible.cfg says
     python3 bench/verify_comm_scale.py 2 --fakes-from DIR --label old-fakes   # A/B of the NPU fakes
     python3 bench/verify_comm_scale.py --table              # print what the JSON holds
 
@@ -53,7 +54,7 @@ def meminfo():
     values = {}
     with open("/proc/meminfo", encoding="ascii") as handle:
         for line in handle:
-            key, _, rest = line.partition(":")
+            key, rest = line.split(":", 1)
             values[key] = int(rest.split()[0]) // 1024
     return {"total_mib": values["MemTotal"], "available_mib": values["MemAvailable"]}
 
@@ -93,8 +94,8 @@ def cluster(*args):
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise SystemExit("cluster.py %s failed (rc=%d):\n%s%s" % (" ".join(map(str, args)), proc.returncode,
-                                                                 proc.stdout, proc.stderr))
+        raise SystemExit("cluster.py %s failed (rc=%d):\n%s%s"
+                         % (" ".join(map(str, args)), proc.returncode, proc.stdout, proc.stderr))
     return time.monotonic() - start, proc.stdout.strip()
 
 
@@ -102,6 +103,15 @@ def running_nodes():
     out = subprocess.run(["podman", "ps", "--filter", "label=ascsim.cluster=%s" % NAME, "--format", "{{.Names}}"],
                          capture_output=True, text=True, check=False).stdout.split()
     return sorted(name for name in out if not name.endswith("-mirror"))
+
+
+def fakes_digest(directory):
+    """Which version of the NPU fakes a run used (sha256 of simstate.py, npu-smi, hccn_tool)."""
+    import hashlib  # pylint: disable=import-outside-toplevel
+    digest = hashlib.sha256()
+    for fake in ("simstate.py", "npu-smi", "hccn_tool"):
+        digest.update((Path(directory) / fake).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def install_fakes_from(directory):
@@ -209,17 +219,33 @@ def _stamp(created):
     return datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
 
 
+def effective_config(envvars):
+    """forks and pipelining as ansible-playbook run from the repo root will see them."""
+    env = dict(os.environ, **envvars)
+    out = subprocess.run(["ansible-config", "dump"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=False).stdout
+    found = {}
+    for line in out.splitlines():
+        key, sep, value = line.partition(" = ")
+        name = key.split("(", 1)[0]
+        if sep and name in ("DEFAULT_FORKS", "ANSIBLE_PIPELINING", "CONFIG_FILE"):
+            found[{"DEFAULT_FORKS": "forks", "ANSIBLE_PIPELINING": "pipelining", "CONFIG_FILE": "config_file"}[name]] = \
+                value.strip()
+    return found
+
+
 def run_playbook(inventory, forks, pipelining, extra_cmdline):
     import ansible_runner  # pylint: disable=import-outside-toplevel
     events = []
     report_dir = tempfile.mkdtemp(prefix="bench-vc-report-")
     private = tempfile.mkdtemp(prefix="bench-vc-runner-")
     cmdline = list(extra_cmdline)
-    if forks:
-        cmdline += ["--forks", str(forks)]
     envvars = {"ANSIBLE_FORCE_COLOR": "false"}
+    if forks is not None:
+        envvars["ANSIBLE_FORKS"] = str(forks)
     if pipelining is not None:
         envvars["ANSIBLE_PIPELINING"] = "True" if pipelining else "False"
+    config = effective_config(envvars)
     nodes_cpu = NodeCpu()
     node_cpu = {}  # event uuid -> the nodes' CPU seconds when runner saw the event
 
@@ -257,6 +283,7 @@ def run_playbook(inventory, forks, pipelining, extra_cmdline):
         "loadavg_before": load_before,
         "lowest_available_mib": watch.lowest,
         "report_summary": summary,
+        "effective_config": config,
         "tasks": task_times(events, node_cpu),
         "report_dir": report_dir,
         "runner_dir": private,
@@ -278,16 +305,17 @@ def save_result(results, entry):
 
 def table(results, top=3):
     """One line per run; the slowest tasks as ``name wall_s/node_cpu_s``."""
-    head = "%-20s %5s %7s %6s %5s %7s %8s %4s  %s" % ("label", "nodes", "wall_s", "up_s", "cpu%", "ctl_cpu",
-                                                   "node_cpu", "rc", "slowest tasks: wall s / nodes' cpu s")
+    head = "%-20s %5s %7s %6s %5s %7s %8s %4s  %s" % (
+        "label", "nodes", "wall_s", "up_s", "cpu%", "ctl_cpu", "node_cpu", "rc", "slowest tasks: wall s / nodes' cpu s")
     lines = [head]
     for run in results["runs"]:
         if run.get("skipped"):
             lines.append("%-20s %5d  skipped: %s" % (run["label"], run["nodes"], run["skipped"]))
             continue
-        slow = ", ".join("%s %.1f/%s" % (t["task"].split(" : ")[-1][:28], t["wall_s"],
-                                          "-" if t.get("node_cpu_s") is None else "%.1f" % t["node_cpu_s"])
-                         for t in run["slowest"][:top])
+        slow = ", ".join(
+            "%s %.1f/%s" % (t["task"].split(" : ")[-1][:28], t["wall_s"],
+                            "-" if t.get("node_cpu_s") is None else "%.1f" % t["node_cpu_s"])
+            for t in run["slowest"][:top])
         lines.append("%-20s %5d %7.1f %6.1f %5.0f %7.1f %8s %4s  %s" % (
             run["label"], run["nodes"], run["wall_s"], run.get("up_s") or 0.0, run["machine_cpu_busy_pct"],
             run["controller_cpu_s"], "-" if run.get("nodes_cpu_s") is None else "%.1f" % run["nodes_cpu_s"],
@@ -299,8 +327,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("nodes", nargs="*", type=int, default=[2, 4, 8, 16])
     parser.add_argument("--label", default="defaults", help="name of this configuration in the JSON")
-    parser.add_argument("--forks", type=int, help="ansible-playbook --forks (default: ansible's, 5)")
-    parser.add_argument("--pipelining", action="store_true", default=None, help="ANSIBLE_PIPELINING=True")
+    parser.add_argument("--forks", type=int, default=5, help="ANSIBLE_FORKS (default 5, ansible's own default)")
+    parser.add_argument("--pipelining", action="store_true", help="ANSIBLE_PIPELINING=True (default False)")
+    parser.add_argument("--repo-config", action="store_true",
+                        help="set neither forks nor pipelining: whatever ./ansible.cfg (or ansible) says")
     parser.add_argument("--cmdline", default="", help="more ansible-playbook options")
     parser.add_argument("--fakes-from", metavar="DIR",
                         help="after up, install simstate.py, npu-smi and hccn_tool from DIR instead of the repo's")
@@ -323,9 +353,9 @@ def main(argv=None):
             now = meminfo()["available_mib"]
             have = len(running_nodes())
             need = max(0, nodes - have) * (per_node or GUESS_NODE_MIB) + RESERVE_MIB
-            entry = {"label": args.label, "nodes": nodes, "forks": args.forks or 5,
-                     "pipelining": bool(args.pipelining), "cmdline": args.cmdline,
+            entry = {"label": args.label, "nodes": nodes, "cmdline": args.cmdline,
                      "fakes": args.fakes_from or "tests/sim/fakes",
+                     "fakes_sha256": fakes_digest(args.fakes_from or ROOT / "tests" / "sim" / "fakes"),
                      "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
             if need > now:
                 entry["skipped"] = ("%d nodes need about %d MiB more (%s MiB/node), only %d MiB available"
@@ -339,7 +369,8 @@ def main(argv=None):
                 install_fakes_from(args.fakes_from)
             after_up = meminfo()["available_mib"]
             log("up in %.1fs; %d MiB available; running %s ..." % (up_s, after_up, PLAYBOOK))
-            result = run_playbook(Path(inventory).parent, args.forks, args.pipelining, args.cmdline.split())
+            result = run_playbook(Path(inventory).parent, None if args.repo_config else args.forks,
+                                  None if args.repo_config else args.pipelining, args.cmdline.split())
             # Nodes and controller at their peak, per node: what one more node will cost.
             per_node = max(per_node or 0, (base_available - result["lowest_available_mib"]) // nodes)
             slowest = sorted((t for t in result["tasks"] if t["wall_s"] is not None),

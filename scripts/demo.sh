@@ -22,16 +22,14 @@ python3 tests/sim/cluster.py up "${CLUSTER}" --nodes 2 --product a3 --slot 1 --r
   --inventory-dir "${ROOT}/.work/clusters/${CLUSTER}/generated-inventory" >/dev/null
 
 run() { echo; echo "\$ $*"; "$@"; }
-# The chain, in the order an operator runs it; each step runs once its playbook exists.
-for pb in verify_comm deploy; do
-  if [ -f "playbooks/${pb}.yml" ]; then
-    run ansible-playbook "playbooks/${pb}.yml" -i "${INV}"
-  fi
-done
+run ansible-playbook playbooks/verify_comm.yml -i "${INV}"
+run ansible-playbook playbooks/deploy.yml -i "${INV}"
 run ansible-playbook playbooks/render.yml -i "${INV}" -e "render_dir=${ROOT}/.work/demo-rendered"
+
 echo
-echo "Rendered launch scripts: ${ROOT}/.work/demo-rendered/"
-if [ -f playbooks/deploy.yml ]; then
-  echo "Query the endpoint: curl http://10.230.1.10:8000/v1/models"
-fi
+echo "The simulated cluster serves DeepSeek-V3.2-Exp (deepseek_v3.2) on node0:"
+echo "  curl http://10.230.1.10:8000/v1/completions -H 'Content-Type: application/json' \\"
+echo "    -d '{\"model\": \"deepseek_v3.2\", \"prompt\": \"The future of AI is\", \"max_tokens\": 50, \"temperature\": 0}'"
+echo "Communication report: inventories/reports/${CLUSTER}/verify_comm.md"
+echo "Launch scripts:       .work/demo-rendered/"
 echo "Tear the simulated cluster down with: make demo-down"

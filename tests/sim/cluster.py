@@ -314,6 +314,8 @@ def write_inventory(cluster, plan, key, product, inv_dir, profile, extra_vars=No
         # The simulated nodes are x86_64 containers: the test-only exception to preflight's
         # aarch64 check (docs/testing.md).
         "preflight_required_architecture": os.uname().machine,
+        # The simulated vLLM is up in seconds: poll its health often.
+        "vllm_service_health_progress": 3,
     }
     mirror = mirror_vars(cluster, product)
     (cluster_dir(cluster) / "mirror-vars.json").write_text(json.dumps(mirror, indent=2, sort_keys=True))

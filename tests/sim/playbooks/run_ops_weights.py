@@ -157,6 +157,9 @@ def scenario(run):
     run.step("custom_ops: an artifact without sha256 fails before any download", ["-e", "ops_test_drop_sha=sfa"],
              "fail", ["artifact sfa", "has no sha256", "vllm_artifact_sha256: {sfa: <sum>}"],
              [absent("/opt/ascend-serving/artifacts")] + nothing_installed)
+    run.step("custom_ops: --check on a fresh node reports the install and changes nothing", ["--check"], "changed",
+             ["would download, verify and install sfa, custom_ops_wheel, mlapo, torch_npu_wheel, libopsproto"],
+             [absent("/opt/ascend-serving")] + nothing_installed)
     run.step("custom_ops: a corrupted checksum fails with both digests, nothing installed",
              ["-e", "ops_test_corrupt=libopsproto"], "fail",
              ["failed its sha256 check: expected %s, got %s" % (bad, lib_sha), "nothing has been installed",
@@ -165,21 +168,21 @@ def scenario(run):
     run.step("custom_ops: tasks_from stage downloads and verifies, installs nothing", ["-e", "ops_test_entry=stage"],
              "changed", checks=[present("/opt/ascend-serving/artifacts/v0.11.0rc0/a3/libopsproto_rt2.0.so")]
              + nothing_installed, report={"ascend_ops_result.installed": [], "ascend_ops_result.staged_only": True})
+    login_files = "/etc/profile /etc/profile.d /etc/environment /etc/bash.bashrc /root/.bashrc /root/.profile"
+    installed = [
+        present("/opt/ascend-serving/ops/v0.11.0rc0-a3.json"),
+        present("/vllm-workspace/CANN/vendors/customize/bin/set_env.bash"),
+        present("/usr/local/Ascend/ascend-toolkit/latest/opp/vendors/customize/op_api/lib/libcust_opapi.so"),
+        ("python3 -c 'import custom_ops, torch_npu; print(torch_npu.__version__)'",
+         lambda rc, t: rc == 0 and t.endswith("2.7.1+gitb7c90d0"), "custom_ops and torch_npu import"),
+        output_is("sha256sum %s | cut -d' ' -f1" % LIBOPSPROTO, lib_sha, "libopsproto is the release's"),
+        output_is("sha256sum %s | cut -d' ' -f1" % BACKUP, placeholder_sha, "the original is backed up"),
+        ("grep -rls LD_PRELOAD %s" % login_files, lambda rc, t: t == "", "no LD_PRELOAD in any login environment"),
+    ]
     run.step("custom_ops: first run installs", [], "changed",
              report={"ascend_ops_result.installed": ["sfa", "custom_ops_wheel", "mlapo", "torch_npu_wheel", "libopsproto"],
                      "model_weights_result.mode": "hub"},
-             messages=["is a hub id, not a directory"],
-             checks=[
-                 present("/opt/ascend-serving/ops/v0.11.0rc0-a3.json"),
-                 present("/vllm-workspace/CANN/vendors/customize/bin/set_env.bash"),
-                 present("/usr/local/Ascend/ascend-toolkit/latest/opp/vendors/customize/op_api/lib/libcust_opapi.so"),
-                 ("python3 -c 'import custom_ops, torch_npu; print(torch_npu.__version__)'",
-                  lambda rc, t: rc == 0 and t.endswith("2.7.1+gitb7c90d0"), "custom_ops and torch_npu import"),
-                 output_is("sha256sum %s | cut -d' ' -f1" % LIBOPSPROTO, lib_sha, "libopsproto is the release's"),
-                 output_is("sha256sum %s | cut -d' ' -f1" % BACKUP, placeholder_sha, "the original is backed up"),
-                 ("grep -rls LD_PRELOAD /etc/profile /etc/profile.d /etc/environment /etc/bash.bashrc /root/.bashrc "
-                  "/root/.profile", lambda rc, t: t == "", "no LD_PRELOAD in any login environment"),
-             ])
+             messages=["is a hub id, not a directory"], checks=installed)
     run.step("custom_ops: second run changes nothing", [], "unchanged")
     run.step("custom_ops: --check on the installed node reports nothing to change", ["--check"], "unchanged")
     run.node("python3 -m pip uninstall --yes --break-system-packages custom_ops")
@@ -189,6 +192,9 @@ def scenario(run):
     run.step("custom_ops: and then nothing again", [], "unchanged")
 
     # -- image (all-in-one image; offline archive, registry, digest pins) -----------------------
+    run.step("image: --check on a node without the image reports the load", ["-e", "ops_test_method=image", "--check"],
+             "changed", ["would download http://"],
+             [("docker image inspect %s" % A3_IMAGE, lambda rc, _t: rc != 0, "image not loaded")])
     run.step("image: a corrupted archive checksum fails with both digests, nothing loaded",
              ["-e", "ops_test_method=image", "-e", "ops_test_corrupt=image"], "fail",
              ["failed its sha256 check: expected %s, got %s" % (bad, run.sums("SHA256SUMS-images")[
@@ -239,11 +245,10 @@ def scenario(run):
              "open(p,'wb').write(b)\"; rm %s/tokenizer_config.json" % (MODEL_DIR, MODEL_DIR))
     run.step("weights: a corrupted and a missing file are named", manifest, "fail",
              ["1 file(s) missing: tokenizer_config.json", "1 file(s) with the wrong sha256: model-00003-of-00003.safetensors"])
+    refetched = ["model-00003-of-00003.safetensors", "tokenizer_config.json"]
     run.step("weights: download fetches only what does not verify", manifest + ["-e", "ops_test_download=true"],
              "changed", checks=[("tail -n1 /var/lib/ascend-sim/modelscope/calls.log",
-                                 lambda rc, t: json.loads(t)["fetched"] == ["model-00003-of-00003.safetensors",
-                                                                           "tokenizer_config.json"],
-                                 "only the two bad files fetched")])
+                                 lambda rc, t: json.loads(t)["fetched"] == refetched, "only the two bad files fetched")])
     run.step("weights: and then nothing again", manifest + ["-e", "ops_test_download=true"], "unchanged")
 
     # -- the installed operators satisfy the fake vLLM's custom-ops check -------------------
@@ -295,8 +300,8 @@ def main(argv=None):
             print("ok     %5.1fs            cluster %s up" % (time.time() - t0, args.cluster), flush=True)
         t0 = time.time()
         _cmd, rc, out = run.playbook("sim_setup.yml", "-e", "sim_reset=true")
-        print("%-6s %5.1fs            reset and prepare the node (sim_setup.yml)" % ("ok" if rc == 0 else "FAILED",
-                                                                                  time.time() - t0), flush=True)
+        status = "ok" if rc == 0 else "FAILED"
+        print("%-6s %5.1fs            reset and prepare the node (sim_setup.yml)" % (status, time.time() - t0), flush=True)
         if rc != 0:
             print(out[-3000:])
             return 1
