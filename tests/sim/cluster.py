@@ -157,6 +157,7 @@ def start_node(cluster, plan, idx, image, key, product, model_path=None, marker=
             install_fakes(name, node_index=idx, product=product, plan=plan)
             install_model(name, cluster, model_path)
             write_release_marker(name, cluster, product, marker)
+            write_docker_registry(name, plan)
             return name, False
         run(["podman", "rm", "-f", "-t", "0", name])
     run(["podman", "run", "-d", "--name", name, "--hostname", node["name"],
@@ -174,6 +175,7 @@ def start_node(cluster, plan, idx, image, key, product, model_path=None, marker=
     install_fakes(name, node_index=idx, product=product, plan=plan)
     install_model(name, cluster, model_path)
     write_release_marker(name, cluster, product, marker)
+    write_docker_registry(name, plan)
     return name, True
 
 
@@ -209,6 +211,12 @@ def install_model(name, cluster, model_path):
     run(["podman", "exec", name, "mkdir", "-p", os.path.dirname(model_path.rstrip("/"))])
     run(["podman", "exec", name, "rm", "-rf", model_path])
     run(["podman", "cp", str(local), "%s:%s" % (name, model_path)])
+
+
+def write_docker_registry(name, plan):
+    """The fake docker's simulated registry: the mirror's images/ (docker pull works offline)."""
+    run(["podman", "exec", "-i", name, "sh", "-c", "cat > /etc/ascend-sim/docker.json"],
+        input_text=json.dumps({"registry": plan["mirror_url"] + "/images"}) + "\n")
 
 
 def write_release_marker(name, cluster, product, marker):

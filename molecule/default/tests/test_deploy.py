@@ -26,8 +26,10 @@ def node(name, *cmd, check=True):
 
 
 def deploy(*extra):
+    """Run deploy.yml; ``.out`` is stdout and stderr together (ansible-core 2.19 prints errors on stderr)."""
     res = subprocess.run(["ansible-playbook", os.path.join(ROOT, "playbooks", "deploy.yml"), "-i", INVENTORY]
                          + list(extra), capture_output=True, text=True, check=False, cwd=ROOT)
+    res.out = res.stdout + res.stderr
     return res
 
 
@@ -85,7 +87,7 @@ def test_wrong_start_rank_is_refused_before_anything_changes():
     pids = (main_pid("node0"), main_pid("node1"))
     res = deploy("-e", "vllm_dp_start_rank=5")
     assert res.returncode != 0
-    assert "vllm_dp_start_rank" in res.stdout
+    assert "vllm_dp_start_rank" in res.out
     assert (main_pid("node0"), main_pid("node1")) == pids
 
 
@@ -97,7 +99,7 @@ def test_bad_checksum_fails_with_both_digests_and_changes_nothing(tmp_path):
     pids = (main_pid("node0"), main_pid("node1"))
     res = deploy("-e", json.dumps({"vllm_artifact_sha256": bad}))
     assert res.returncode != 0
-    assert "0" * 64 in res.stdout and sums["sfa"] in res.stdout, res.stdout[-3000:]
+    assert "0" * 64 in res.out and sums["sfa"] in res.out, res.out[-3000:]
     assert node("node1", "sh", "-c", "ls -la --time-style=+%s /vllm-workspace/CANN /opt/ascend-serving 2>&1").stdout == before
     assert (main_pid("node0"), main_pid("node1")) == pids
 
@@ -106,16 +108,16 @@ def test_vllm_never_healthy_times_out_with_every_nodes_journal():
     res = deploy("-e", json.dumps({"vllm_env": {"ASCEND_SIM_STARTUP_DELAY_S": "900"},
                                    "vllm_service_health_timeout": 20, "vllm_service_health_progress": 5}))
     assert res.returncode != 0
-    assert "did not answer 200 within 20s" in res.stdout
-    assert "node0 | " in res.stdout and "node1 | " in res.stdout  # journal lines of both nodes
+    assert "did not answer 200 within 20s" in res.out, res.out[-3000:]
+    assert "node0 | " in res.out and "node1 | " in res.out  # journal lines of both nodes
 
 
 def test_crash_at_start_fails_fast_with_the_journal():
     res = deploy("-e", json.dumps({"vllm_env": {"ASCEND_SIM_FAIL_AT": "startup"},
                                    "vllm_service_health_timeout": 600}))
     assert res.returncode != 0
-    assert "ascend-vllm.service is" in res.stdout and "it exited" in res.stdout
-    assert "simulated crash" in res.stdout
+    assert "ascend-vllm.service is" in res.out and "it exited" in res.out, res.out[-3000:]
+    assert "simulated crash" in res.out
 
 
 def test_knob_change_restarts_the_whole_instance_once():

@@ -76,7 +76,7 @@ def test_fault_is_named(tmp_path, case, host, inject, revert, expected, fix):
     assert res.returncode != 0, "verify_comm passed despite %s" % case
     assert report["ok"] is False
     assert findings(report) == sorted(expected)
-    assert fix in res.stdout, "the failure message does not tell the fix %r" % fix
+    assert fix in res.stdout + res.stderr, "the failure message does not tell the fix %r" % fix
 
 
 def test_healthy_again_after_faults(tmp_path):
