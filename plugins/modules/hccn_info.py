@@ -373,6 +373,10 @@ def main():
         device, check, target = job
         argv = [tool] + hccn_tool.command_args(device, check, target)
         rc, out, err = module.run_command(argv, expand_user_and_vars=False)
+        if rc == 0 and not out.strip() and not err.strip():
+            # Every -g query prints something: a silent success is a lost answer (seen on busy
+            # nodes), so ask once more before reporting "no output".
+            rc, out, err = module.run_command(argv, expand_user_and_vars=False)
         return job, argv, rc, out, err
 
     results = []

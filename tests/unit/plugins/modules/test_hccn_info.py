@@ -326,3 +326,33 @@ def test_bad_hccn_conf_fails(tmp_path):
     assert failed
     assert result['msg'].startswith('cannot parse %s: expected <key>_<device>=<value>' % conf)
     assert result['offending_line'] == 'this is not a setting'
+
+
+class SilentOnceTool(FakeHccnTool):
+    """Answers nothing (rc 0, no output) the first time device 1's link is asked, then normally."""
+
+    def __init__(self, silent_times=1):
+        super(SilentOnceTool, self).__init__()
+        self.silent_left = silent_times
+
+    def __call__(self, argv):
+        if argv[1:] == ['-i', '1', '-link', '-g'] and self.silent_left:
+            self.silent_left -= 1
+            return 0, '', ''
+        return super(SilentOnceTool, self).__call__(argv)
+
+
+def test_a_silent_answer_is_asked_again_once():
+    failed, result, runner = run({'device_count': 2}, tool=SilentOnceTool())
+    assert not failed
+    assert result['hccn_info']['devices'][1]['link'] == 'UP'
+    assert runner.calls.count([TOOL, '-i', '1', '-link', '-g']) == 2
+
+
+def test_a_silent_answer_twice_is_reported_as_no_output():
+    failed, result, runner = run({'device_count': 2}, tool=SilentOnceTool(silent_times=2))
+    assert not failed
+    dev = result['hccn_info']['devices'][1]
+    assert dev['link'] is None
+    assert dev['errors'] == ['hccn_tool -i 1 -link -g: no output']
+    assert runner.calls.count([TOOL, '-i', '1', '-link', '-g']) == 2
