@@ -220,17 +220,25 @@ def _stamp(created):
 
 
 def effective_config(envvars):
-    """forks and pipelining as ansible-playbook run from the repo root will see them."""
+    """forks, and pipelining as the ssh connection plugin sees it ([ssh_connection] in ansible.cfg,
+    ANSIBLE_PIPELINING), for ansible-playbook run from the repo root with envvars."""
     env = dict(os.environ, **envvars)
+    found = {}
     out = subprocess.run(["ansible-config", "dump"], cwd=ROOT, env=env, capture_output=True, text=True,
                          check=False).stdout
-    found = {}
     for line in out.splitlines():
         key, sep, value = line.partition(" = ")
         name = key.split("(", 1)[0]
-        if sep and name in ("DEFAULT_FORKS", "ANSIBLE_PIPELINING", "CONFIG_FILE"):
-            found[{"DEFAULT_FORKS": "forks", "ANSIBLE_PIPELINING": "pipelining", "CONFIG_FILE": "config_file"}[name]] = \
-                value.strip()
+        if sep and name in ("DEFAULT_FORKS", "CONFIG_FILE"):
+            found["forks" if name == "DEFAULT_FORKS" else "config_file"] = value.strip()
+    out = subprocess.run(["ansible-config", "dump", "-t", "connection"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=False).stdout
+    plugin = None
+    for line in out.splitlines():
+        if line.endswith(":") and " " not in line:
+            plugin = line[:-1]
+        elif plugin == "ssh" and line.startswith("pipelining("):
+            found["pipelining"] = line.partition(" = ")[2].strip()
     return found
 
 

@@ -248,6 +248,9 @@ FIELDS = {
     'lldp': {'lldp_ifname': 'ifname'},
 }
 
+# Extra attempts for a call that printed nothing at all (see run() in main).
+SILENT_RETRIES = 2
+
 
 def find_binary(module, name, path, dirs, option):
     if path:
@@ -373,9 +376,13 @@ def main():
         device, check, target = job
         argv = [tool] + hccn_tool.command_args(device, check, target)
         rc, out, err = module.run_command(argv, expand_user_and_vars=False)
-        if rc == 0 and not out.strip() and not err.strip():
-            # Every -g query prints something: a silent success is a lost answer (seen on busy
-            # nodes), so ask once more before reporting "no output".
+        for dummy in range(SILENT_RETRIES):
+            if out.strip() or err.strip():
+                break
+            # hccn_tool always prints something, even when it fails: silence is a lost answer.
+            # run_command stops reading when its 1 s select times out just before a slow child
+            # writes and exits (ansible/ansible#51393; seen on busy nodes with many parallel
+            # calls), so ask again before reporting "no output".
             rc, out, err = module.run_command(argv, expand_user_and_vars=False)
         return job, argv, rc, out, err
 

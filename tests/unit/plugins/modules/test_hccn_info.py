@@ -349,10 +349,10 @@ def test_a_silent_answer_is_asked_again_once():
     assert runner.calls.count([TOOL, '-i', '1', '-link', '-g']) == 2
 
 
-def test_a_silent_answer_twice_is_reported_as_no_output():
-    failed, result, runner = run({'device_count': 2}, tool=SilentOnceTool(silent_times=2))
+def test_a_silent_answer_three_times_is_reported_as_no_output():
+    failed, result, runner = run({'device_count': 2}, tool=SilentOnceTool(silent_times=3))
     assert not failed
     dev = result['hccn_info']['devices'][1]
     assert dev['link'] is None
     assert dev['errors'] == ['hccn_tool -i 1 -link -g: no output']
-    assert runner.calls.count([TOOL, '-i', '1', '-link', '-g']) == 2
+    assert runner.calls.count([TOOL, '-i', '1', '-link', '-g']) == 3
