@@ -53,7 +53,9 @@ def test_healthy_cluster_report(tmp_path):
 FAULTS = [
     # (case, host, inject, revert, expected findings, text the operator must see)
     ("link-down", "node1", SIMSTATE + ["set-link", "3", "down"], SIMSTATE + ["set-link", "3", "up"],
-     [("node0", 3, "ping"), ("node1", 3, "link"), ("node1", 3, "ping")], "hccn_tool -i 3 -cfg recovery"),
+     # A DOWN port also loses its LLDP neighbour ("Execute failed: Link status is down.").
+     [("node0", 3, "ping"), ("node1", 3, "link"), ("node1", 3, "lldp"), ("node1", 3, "ping")],
+     "hccn_tool -i 3 -cfg recovery"),
     ("chip-critical", "node1", SIMSTATE + ["set-health", "5", "Critical"], SIMSTATE + ["set-health", "5", "OK"],
      [("node1", 5, "npu_health")], "npu-smi info -t health"),
     ("tls-mismatch", "node1", SIMSTATE + ["set-tls", "7", "1"], SIMSTATE + ["set-tls", "7", "0"],
