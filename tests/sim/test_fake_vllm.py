@@ -898,3 +898,44 @@ def test_bench_serve_needs_the_served_name(cluster, server, tmp_path):
 def test_bench_serve_rejects_unknown_flags(cluster):
     res = cluster.run("bench serve --model m --random-input-length 10", cluster.env())
     assert res.returncode == 2 and "unrecognized arguments: --random-input-length" in res.stderr
+
+
+@pytest.mark.parametrize("question,text", [
+    ("What is 17 plus 25?", " 17 + 25 = 42\n#### 42"),
+    ("What is 120 minus 145?", " 120 - 145 = -25\n#### -25"),
+    ("What is 12 times 12?", " 12 * 12 = 144\n#### 144"),
+])
+def test_answers_gsm8k_shaped_arithmetic(server, question, text):
+    """lm_eval's gsm8k prompt shape (few-shot examples first): the last question is answered and stops."""
+    port = server[0]
+    shots = "Question: What is 1 plus 1?\nAnswer: 1 + 1 = 2\n#### 2\n\n"
+    status, out = http("POST", port, "/v1/completions", {"model": "deepseek_v3.2", "max_tokens": 256,
+                                                         "prompt": shots + "Question: %s\nAnswer:" % question,
+                                                         "stop": ["Question:"], "temperature": 0})
+    assert status == 200
+    assert out["choices"][0]["text"] == text and out["choices"][0]["finish_reason"] == "stop"
+    assert out["usage"]["completion_tokens"] == 6
+
+
+def test_arithmetic_answer_respects_max_tokens_and_unknown_operators(server):
+    port = server[0]
+    status, out = http("POST", port, "/v1/completions", {"model": "deepseek_v3.2", "max_tokens": 3,
+                                                         "prompt": "Question: What is 2 plus 2?\nAnswer:"})
+    assert out["choices"][0]["text"] == " 2 + 2" and out["choices"][0]["finish_reason"] == "length"
+    status, out = http("POST", port, "/v1/completions", {"model": "deepseek_v3.2", "max_tokens": 8,
+                                                         "prompt": "Question: What is 81 divided by 9?\nAnswer:"})
+    assert status == 200 and "####" not in out["choices"][0]["text"]
+    assert len(out["choices"][0]["text"].split()) == 8 and out["choices"][0]["finish_reason"] == "length"
+
+
+def test_streamed_arithmetic_answer(server):
+    port = server[0]
+    body = json.dumps({"model": "deepseek_v3.2", "prompt": "Question: What is 9 times 7?\nAnswer:", "max_tokens": 50,
+                       "stream": True}).encode()
+    req = urllib.request.Request("http://%s:%d/v1/completions" % (NODE0, port), data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with _OPENER.open(req, timeout=10) as resp:
+        events = [line[len(b"data: "):] for line in resp.read().splitlines() if line.startswith(b"data: ")]
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert "".join(c["choices"][0]["text"] for c in chunks) == " 9 * 7 = 63\n#### 63"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
