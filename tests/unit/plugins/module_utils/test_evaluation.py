@@ -153,3 +153,15 @@ def test_bad_references_are_named(refs, message):
 def test_no_results_at_all():
     with pytest.raises(EvaluationError, match='wrote no result file'):
         accuracy_report([], [], references=SEED_REFS)
+
+
+def test_shipped_profile_references_are_the_seed_values():
+    import yaml
+    path = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'playbooks', 'vars', 'profiles', 'models',
+                        'deepseek-v3.2-exp-w8a8.yml')
+    with open(path) as handle:
+        refs = yaml.safe_load(handle)['evaluation']
+    assert check_references(refs) == []
+    assert refs['lm_eval']['gsm8k']['metrics'] == SEED_REFS['lm_eval']['gsm8k']['metrics']
+    assert refs['lm_eval']['gsm8k']['num_fewshot'] == 5
+    assert refs['aisbench'] == SEED_REFS['aisbench']
