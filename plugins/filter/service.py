@@ -38,6 +38,22 @@ def vllm_plan_digest(host_plan):
     return service.plan_digest(_host_plan(host_plan, 'vllm_plan_digest'))
 
 
+def vllm_service_state(host_plan, runtime='auto'):
+    """The state record (state.json) of the node this plan is for."""
+    try:
+        return service.node_state(_host_plan(host_plan, 'vllm_service_state'), runtime)
+    except service.ServiceError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def vllm_state_diff(recorded, desired):
+    """``["key: old -> new", ...]`` between a recorded and a desired state record."""
+    recorded = plain(recorded)
+    if recorded is not None and not isinstance(recorded, dict):
+        raise AnsibleFilterError('vllm_state_diff: the recorded state must be a mapping or none, got %r' % (recorded,))
+    return service.state_diff(recorded or None, plain(desired))
+
+
 def vllm_journal_lines(results):
     """The journal excerpts of a looped, delegated ``journalctl`` as one list of lines, by host."""
     lines = []
@@ -61,4 +77,6 @@ class FilterModule:
             'vllm_service_unit': vllm_service_unit,
             'vllm_plan_digest': vllm_plan_digest,
             'vllm_journal_lines': vllm_journal_lines,
+            'vllm_service_state': vllm_service_state,
+            'vllm_state_diff': vllm_state_diff,
         }

@@ -37,7 +37,8 @@ def problems(observed, profile, host, required_arch='aarch64', max_hbm_used_pct=
     ``observed``: ``arch`` (uname -m), ``npu`` (npu_info result), ``versions`` ([driver version.info
     text, CANN ascend_toolkit_install.info text], '' when missing), ``ss`` (node0: ss outputs of the
     DP RPC and API ports), ``weights`` (stat of the weights dir or None), ``df`` (df -Pk output),
-    ``role``.
+    ``role``, ``serving`` (the collection's vLLM unit is already active on the host: its HBM use
+    is expected, so the free-HBM check is skipped).
     """
     out = []
     hw = _get(profile, 'hardware', 'name')
@@ -61,6 +62,8 @@ def problems(observed, profile, host, required_arch='aarch64', max_hbm_used_pct=
             out.append('%s: %s Health is %s: `npu-smi info -t health -i %s -c %s`, then service the chip'
                        % (host, ident, chip.get('health'), chip.get('npu_id'), chip.get('chip_id')))
         used, total = chip.get('hbm_used_mb'), chip.get('hbm_total_mb')
+        if observed.get('serving'):
+            continue
         if isinstance(used, int) and isinstance(total, int) and total > 0 and used * 100 > max_hbm_used_pct * total:
             out.append('%s: %s already uses %d of %d MB HBM (more than %d%%): stop the processes `npu-smi info` '
                        'lists on it (or raise preflight_max_hbm_used_pct)' % (host, ident, used, total, max_hbm_used_pct))

@@ -125,3 +125,80 @@ def plan_digest(plan):
     """A stable digest of what the node runs (env + argv + sourced files), for state and upgrades."""
     data = {'env': plan['env'], 'argv': plan['argv'], 'source': plan.get('source') or []}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode('utf-8')).hexdigest()
+
+
+# What a node runs, as recorded in its state.json (deploy writes it, status and upgrade read it).
+STATE_KEYS = ('instance', 'role', 'dp_ranks', 'dp_size', 'profile', 'profile_digest', 'release',
+              'install_method', 'runtime', 'image', 'artifacts', 'model', 'served_model_name', 'port',
+              'plan_digest')
+STATE_VERSION = 1
+
+
+def _digest(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode('utf-8')).hexdigest()
+
+
+def install_method(plan):
+    """The release's install method the plan was made for (profile ``release.install_method``)."""
+    return ((plan.get('profile') or {}).get('release') or {}).get('install_method')
+
+
+def resolve_runtime(plan, runtime='auto'):
+    """``auto``: the container runtime for image releases, vllm on the host otherwise."""
+    if runtime == 'auto':
+        return 'container' if install_method(plan) == 'image' else 'host'
+    if runtime not in ('host', 'container'):
+        raise ServiceError('%s: runtime must be auto, host or container, got %r' % (plan.get('host'), runtime))
+    return runtime
+
+
+def node_state(plan, runtime='auto'):
+    """The state record of one node: release, profile (name and digest), image or artifact sums,
+    plan digest; two nodes running the same thing have equal records."""
+    profile = plan.get('profile') or {}
+    release = profile.get('release') or {}
+    method_name = install_method(plan)
+    runtime = resolve_runtime(plan, runtime)
+    method = (release.get('install_methods') or {}).get(method_name) or {}
+    artifacts = dict((name, (art or {}).get('sha256')) for name, art in sorted((method.get('artifacts') or {}).items()))
+    return {
+        'version': STATE_VERSION,
+        'instance': plan['instance'],
+        'role': plan['role'],
+        'dp_ranks': list(plan['dp_ranks']),
+        'dp_size': plan['dp_size'],
+        'profile': plan.get('profile_name'),
+        'profile_digest': _digest(profile),
+        'release': release.get('name'),
+        'install_method': method_name,
+        'runtime': runtime,
+        'port': plan.get('port'),
+        'image': (method.get('image') or None) if runtime == 'container' else None,
+        'artifacts': artifacts,
+        'model': plan['model'],
+        'served_model_name': plan['served_model_name'],
+        'plan_digest': plan_digest(plan),
+    }
+
+
+def _short(value):
+    if isinstance(value, str) and len(value) == 64 and all(c in '0123456789abcdef' for c in value):
+        return value[:12]
+    if isinstance(value, dict):
+        return '{%s}' % ', '.join('%s: %s' % (k, _short(v)) for k, v in sorted(value.items()))
+    if isinstance(value, list):
+        return '[%s]' % ', '.join(str(_short(v)) for v in value)
+    return 'none' if value is None else str(value)
+
+
+def state_diff(recorded, desired):
+    """``["key: old -> new", ...]`` for every state key that differs (recorded None = nothing
+    deployed yet: one line saying so)."""
+    if not recorded:
+        return ['not deployed (no state file) -> %s %s' % (desired.get('release'), desired.get('profile'))]
+    lines = []
+    for key in STATE_KEYS:
+        old, new = recorded.get(key), desired.get(key)
+        if old != new:
+            lines.append('%s: %s -> %s' % (key, _short(old), _short(new)))
+    return lines

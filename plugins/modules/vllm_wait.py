@@ -40,6 +40,12 @@ options:
   api_key:
     description: Sent as a bearer token (C(/health) normally needs none).
     type: str
+  fail_on_timeout:
+    description:
+      - When false, running out of O(timeout) returns RV(healthy=false) instead of failing, so a
+        playbook can wait in rounds and print progress between them. A unit that exits still fails.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -60,6 +66,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+healthy:
+  description: Whether O(url) answered 200.
+  type: bool
+  returned: always
+units:
+  description: State of each of O(units) at the last poll (C(systemctl is-active)).
+  type: dict
+  returned: always
+  sample: {"ascend-vllm.service": "active"}
 elapsed:
   description: Seconds waited.
   type: int
@@ -89,6 +104,7 @@ def main():
             interval=dict(type='int', default=5),
             units=dict(type='list', elements='str', default=[]),
             api_key=dict(type='str', no_log=True),
+            fail_on_timeout=dict(type='bool', default=True),
         ),
         supports_check_mode=True,
     )
@@ -100,26 +116,37 @@ def main():
     start = time.time()
     polls = 0
     last_error = ''
+    units = {}
     while True:
         polls += 1
+        healthy = False
         try:
             resp = open_url(p['url'], headers=headers, timeout=min(10, p['interval'] + 5),
                             validate_certs=False)
-            if resp.getcode() == 200:
-                module.exit_json(changed=False, elapsed=int(time.time() - start), polls=polls, last_error=last_error)
-            last_error = 'HTTP %s' % resp.getcode()
+            healthy = resp.getcode() == 200
+            if not healthy:
+                last_error = 'HTTP %s' % resp.getcode()
         except Exception as exc:  # pylint: disable=broad-except
             last_error = str(exc)
         for unit in p['units']:
-            rc, out, _err = module.run_command([systemctl, 'is-active', unit])
-            state = out.strip()
+            dummy, out, dummy = module.run_command([systemctl, 'is-active', unit])
+            units[unit] = out.strip() or 'unknown'
+        if healthy:
+            module.exit_json(changed=False, healthy=True, units=units, elapsed=int(time.time() - start),
+                             polls=polls, last_error=last_error)
+        for unit, state in units.items():
             if state not in ('active', 'activating', 'reloading'):
                 module.fail_json(msg='%s is %s while waiting for %s: it exited; see its journal'
-                                 % (unit, state or 'unknown', p['url']),
-                                 elapsed=int(time.time() - start), polls=polls, last_error=last_error)
+                                 % (unit, state, p['url']),
+                                 healthy=False, units=units, elapsed=int(time.time() - start), polls=polls,
+                                 last_error=last_error)
         if time.time() - start >= p['timeout']:
+            if not p['fail_on_timeout']:
+                module.exit_json(changed=False, healthy=False, units=units, elapsed=int(time.time() - start),
+                                 polls=polls, last_error=last_error)
             module.fail_json(msg='%s did not answer 200 within %ds (last: %s)' % (p['url'], p['timeout'], last_error),
-                             elapsed=int(time.time() - start), polls=polls, last_error=last_error)
+                             healthy=False, units=units, elapsed=int(time.time() - start), polls=polls,
+                             last_error=last_error)
         time.sleep(p['interval'])
 
 

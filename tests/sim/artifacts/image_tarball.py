@@ -88,7 +88,11 @@ def image_archive(tag, release, hardware, description, arch):
         "created": CREATED,
         "author": "ascend-serving simulated cluster (tests only)",
         "config": {
-            "Env": ["PATH=%s" % PATH, "ASCEND_SIM_IMAGE=%s" % ref],
+            # Images with the custom operators built in point the fake vllm at their own release
+            # marker (absent on the node: nothing to demand of it) instead of the node's, which
+            # may demand the separately installed operators of the custom_ops method.
+            "Env": ["PATH=%s" % PATH, "ASCEND_SIM_IMAGE=%s" % ref]
+                   + (["ASCEND_SIM_RELEASE=/etc/ascend-sim-image.json"] if "built in" in description else []),
             "Cmd": ["/bin/bash"],
             "WorkingDir": "/vllm-workspace",
             "Labels": {"org.opencontainers.image.ref.name": tag, "org.opencontainers.image.version": release,

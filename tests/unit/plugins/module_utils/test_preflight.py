@@ -99,3 +99,15 @@ def test_hub_model_id_needs_no_directory():
     obs = healthy()
     obs['weights'] = None
     assert problems(obs, profile, 'n0') == []
+
+
+def test_busy_hbm_of_the_collections_own_running_service_is_expected():
+    # A re-run (or an upgrade) on a serving node: vLLM holds the HBM; the chips' health still counts.
+    obs = healthy()
+    obs['npu']['chips'][0].update(hbm_used_mb=60000)
+    obs['npu']['chips'][1].update(health='Critical')
+    obs['serving'] = True
+    found = problems(obs, PROFILE, 'n0')
+    assert len(found) == 1 and found[0].startswith('n0: NPU 0 chip 1 Health is Critical'), found
+    obs['serving'] = False
+    assert len(problems(obs, PROFILE, 'n0')) == 2
