@@ -63,6 +63,7 @@ skipped_reason:
 """
 
 import os
+import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -108,7 +109,7 @@ def main():
     path, series = module.params['path'], module.params['series']
     if not HAS_MATPLOTLIB:
         module.exit_json(changed=False, skipped_reason='matplotlib is not installed for %s on the controller: '
-                         'pip install matplotlib to get the latency chart' % os.sys.executable)
+                         'pip install matplotlib to get the latency chart' % sys.executable)
     series = dict((k, v) for k, v in series.items() if isinstance(v, dict) and v)
     if not series:
         module.exit_json(changed=False, skipped_reason='no latency statistics to draw')
