@@ -35,6 +35,16 @@ def vllm_upgrade_summary(upgrade_plan, instance):
     return upgrade.summary(instance, upgrade_plan['instances'][instance])
 
 
+def vllm_status_record(raw, host):
+    """One node's status record from what the status entry point read."""
+    return upgrade.status_record(plain(raw), host)
+
+
+def vllm_status_lines(records):
+    """Status records by host -> a table per instance."""
+    return upgrade.status_lines(plain(records))
+
+
 class FilterModule:
     """ascend.serving upgrade filters."""
 
@@ -42,4 +52,6 @@ class FilterModule:
         return {
             'vllm_upgrade_plan': vllm_upgrade_plan,
             'vllm_upgrade_summary': vllm_upgrade_summary,
+            'vllm_status_record': vllm_status_record,
+            'vllm_status_lines': vllm_status_lines,
         }

@@ -58,3 +58,76 @@ def summary(instance_name, instance):
     head = 'instance %s (%s): %s' % (instance_name, ', '.join(instance['hosts']),
                                      'upgrade' if instance['upgrade'] else 'differs, not selected by upgrade_instances')
     return [head] + ['  ' + line for line in instance['changes']]
+
+
+def _systemctl_show(text):
+    out = {}
+    for line in (text or '').splitlines():
+        key, sep, value = line.partition('=')
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def status_record(raw, host):
+    """One node's status from what status.yml read: ``unit`` (``systemctl show`` output), ``uptime``
+    (/proc/uptime), ``state`` (state.json, {} when absent), ``models`` (node0's /v1/models JSON or
+    None), ``http_status``."""
+    unit = _systemctl_show(raw.get('unit'))
+    state = raw.get('state') or {}
+    active = unit.get('ActiveState') == 'active'
+    uptime = None
+    try:
+        since_boot = float((raw.get('uptime') or '').split()[0])
+        entered = int(unit.get('ActiveEnterTimestampMonotonic') or 0) / 1e6
+        if active and entered > 0:
+            uptime = int(since_boot - entered)
+    except (IndexError, ValueError):
+        pass
+    health = None
+    models = []
+    if state.get('role') == 'node0':
+        if not state.get('endpoint'):
+            health = 'unknown (state.json names no endpoint: re-run deploy.yml)'
+        elif raw.get('http_status') == 200 and isinstance(raw.get('models'), dict):
+            health = 'ok'
+            models = [m.get('id') for m in raw['models'].get('data') or [] if isinstance(m, dict)]
+        else:
+            health = 'down (%s)' % (('HTTP %s' % raw['http_status']) if raw.get('http_status') else 'no answer')
+    return {
+        'host': host,
+        'deployed': bool(state),
+        'instance': state.get('instance'),
+        'role': state.get('role'),
+        'dp_ranks': state.get('dp_ranks'),
+        'release': state.get('release'),
+        'profile': state.get('profile'),
+        'served_model_name': state.get('served_model_name'),
+        'endpoint': state.get('endpoint'),
+        'unit': '%s/%s' % (unit.get('ActiveState', 'unknown'), unit.get('SubState', 'unknown')),
+        'pid': int(unit['MainPID']) if (unit.get('MainPID') or '').isdigit() else None,
+        'uptime_s': uptime,
+        'health': health,
+        'served_models': models,
+    }
+
+
+def status_lines(records):
+    """A table per instance (node0 first), from {host: status_record}."""
+    by_instance = {}
+    for host in sorted(records):
+        rec = records[host]
+        by_instance.setdefault(rec.get('instance') or '(not deployed)', []).append(rec)
+    lines = []
+    for name in sorted(by_instance):
+        recs = sorted(by_instance[name], key=lambda r: (r.get('role') != 'node0', r['host']))
+        head = [r for r in recs if r.get('role') == 'node0']
+        lines.append('instance %s: %s' % (name, ('%s at %s, health %s, serving %s' % (
+            head[0]['host'], head[0].get('endpoint'), head[0].get('health'), ', '.join(head[0]['served_models']) or '-'))
+            if head else 'no node0 recorded'))
+        for rec in recs:
+            lines.append('  %-12s %-8s ranks %-6s %-11s %-22s up %s' % (
+                rec['host'], rec.get('role') or '-', ','.join(str(r) for r in rec.get('dp_ranks') or []) or '-',
+                rec.get('release') or '-', rec['unit'],
+                ('%ds' % rec['uptime_s']) if rec.get('uptime_s') is not None else '-'))
+    return lines
