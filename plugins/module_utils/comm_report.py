@@ -50,11 +50,24 @@ SERVICE_PROCESS = 'vllm'
 
 
 def port_states(ss_outputs, ports):
-    """node0's port states from ``ss -Hltnp 'sport = :PORT'`` outputs (one per port, same order).
+    """node0's port states from ``ss -Hltnp``.
 
-    Returns [{name, port, free, owner}]: ``owner`` is the listening process (None when free);
-    a port held by vLLM itself counts as free (the service is already deployed).
+    ss_outputs is either one output listing the listeners of every port (``ss -Hltnp '( sport =
+    :P1 or sport = :P2 )'``: each line goes to the port of its local address) or one output per
+    port, in the order of ports. Returns [{name, port, free, owner}]: ``owner`` is the listening
+    process (None when free); a port held by vLLM itself counts as free (the service is already
+    deployed).
     """
+    if isinstance(ss_outputs, str):
+        by_port = dict((int(port['port']), []) for port in ports)
+        for line in ss_outputs.splitlines():
+            fields = line.split()
+            if len(fields) < 4:
+                continue
+            local_port = fields[3].rpartition(':')[2]
+            if local_port.isdigit() and int(local_port) in by_port:
+                by_port[int(local_port)].append(line)
+        ss_outputs = ['\n'.join(by_port[int(port['port'])]) for port in ports]
     if len(ss_outputs) != len(ports):
         raise ValueError('%d ss outputs for %d ports' % (len(ss_outputs), len(ports)))
     out = []
@@ -72,12 +85,13 @@ def port_states(ss_outputs, ports):
 
 
 def tcp_results(wait_results, ports, address):
-    """Headless TCP probe results from the registered ``wait_for`` loop (failed_when: false)."""
+    """Headless TCP probe results, one per port in the order of ports: the role's probe
+    (``{port, ok, error}``) or a registered ``wait_for`` loop (failed_when: false)."""
     if len(wait_results) != len(ports):
         raise ValueError('%d probe results for %d ports' % (len(wait_results), len(ports)))
     out = []
     for res, port in zip(wait_results, ports):
-        ok = res.get('state') == 'started'
+        ok = res.get('ok') is True or res.get('state') == 'started'
         out.append({'name': port['name'], 'address': address, 'port': int(port['port']), 'ok': ok,
                     'error': None if ok else (res.get('msg') or 'unreachable')})
     return out
@@ -272,83 +286,114 @@ def _mtu_findings(hosts):
     return out
 
 
-def device_owners(hosts):
-    """Map every device address to (host, device) so pings can be named by peer."""
-    owners = {}
-    for host in sorted(hosts):
-        for dev in _devices(hosts[host]):
-            if dev.get('ip'):
-                owners[dev['ip']] = (host, dev.get('device'))
-    return owners
+def ping_pairs(hosts, mode='same_index'):
+    """The device pairs to ping, each unordered pair once: [(sender, receiver)] of
+    ``(host, device, address)`` triples, in a stable order.
 
+    One ICMP echo proves both directions of a pair (the request one way, the reply the other), so
+    no pair is pinged twice. ``same_index``: device i of a node with device i of every other node
+    (the vllm-ascend guides' check); ``full``: every device with every device of every other node.
+    Devices without an address take part in no pair.
 
-def ping_plan(hosts, mode='same_index'):
-    """Per host, per device, the peer device addresses it must ping.
-
-    ``same_index``: device i pings device i of every other node (the vllm-ascend guides' check).
-    ``full``: every device pings every device of every other node.
-    Returns {host: {device: [address, ...]}}.
+    The sender is chosen so every node sends about as many pings as every other: with the hosts in
+    sorted order on a circle, a pair is sent by the node from which the other is less than half way
+    round; a pair exactly half way round (an even node count) is sent by the lower node when its
+    device number is even, else by the higher one (with 2 nodes, node0 pings from its even devices
+    and node1 from its odd ones).
     """
     if mode not in ('same_index', 'full'):
         raise ValueError("ping mode must be 'same_index' or 'full', got %r" % (mode,))
-    plan = {}
-    for host in sorted(hosts):
-        mine = {}
-        for dev in _devices(hosts[host]):
-            targets = []
-            for peer in sorted(hosts):
-                if peer == host:
-                    continue
-                for pdev in _devices(hosts[peer]):
-                    if not pdev.get('ip'):
+    names = sorted(hosts)
+    count = len(names)
+    ends = [[(name, dev.get('device'), dev['ip']) for dev in _devices(hosts[name]) if dev.get('ip')]
+            for name in names]
+    pairs = []
+    for i in range(count):
+        for j in range(i + 1, count):
+            for low in ends[i]:
+                for high in ends[j]:
+                    if mode == 'same_index' and low[1] != high[1]:
                         continue
-                    if mode == 'full' or pdev.get('device') == dev.get('device'):
-                        targets.append(pdev['ip'])
-            if targets and dev.get('ip'):
-                mine[dev.get('device')] = targets
-        plan[host] = mine
+                    ahead = j - i
+                    if 2 * ahead < count or (2 * ahead == count and _even(low[1])):
+                        pairs.append((low, high))
+                    else:
+                        pairs.append((high, low))
+    pairs.sort(key=lambda pair: (pair[0][0], str(pair[0][1]), pair[1][0], str(pair[1][1])))
+    return pairs
+
+
+def _even(device):
+    try:
+        return int(device) % 2 == 0
+    except (TypeError, ValueError):
+        return True
+
+
+def ping_plan(hosts, mode='same_index'):
+    """Per host, per device, the peer device addresses it must ping (see :func:`ping_pairs`).
+
+    Returns {host: {device: [address, ...]}}; a host that sends no ping maps to {}.
+    """
+    plan = dict((host, {}) for host in hosts)
+    for sender, receiver in ping_pairs(hosts, mode):
+        plan[sender[0]].setdefault(sender[1], []).append(receiver[2])
     return plan
 
 
-def _ping_results(hosts, plan):
+def _ping_results(hosts, pairs):
     """Ping findings and the device x node matrix.
 
-    The matrix is {device: {host: 'ok' | 'FAIL: peer/dev, ...' | 'skipped: reason'}} where a cell is
-    the pings sent FROM that device of that host.
+    The matrix is {device: {host: 'ok' | 'FAIL: peer/dev, ...' | 'skipped: reason'}} where a cell
+    covers every ping between that device of that host and its peers, whichever end sent it. A
+    failed ping is a finding for each of its two ends (host, device, the other end as peer).
     """
-    owners = device_owners(hosts)
+    sent = {}
+    for host in sorted(hosts):
+        for dev in (hosts[host].get('pings') or []):
+            for res in dev.get('pings') or []:
+                sent[(host, dev.get('device'), res.get('address'))] = res
+    involved = {}
     findings = []
+    for sender, receiver in pairs:
+        res = sent.get((sender[0], sender[1], receiver[2]))
+        ok = res is not None and bool(res.get('ok'))
+        for end, other in ((sender, receiver), (receiver, sender)):
+            involved.setdefault((end[0], end[1]), []).append((other, ok))
+            if ok:
+                continue
+            if res is None:
+                observed = 'not run'
+            else:
+                observed = '%s/%s received, %s%% loss' % (res.get('received'), res.get('transmitted'),
+                                                         res.get('loss_pct'))
+            if end is receiver:
+                observed += ' (pinged from %s device %s)' % (sender[0], sender[1])
+            findings.append(_finding(
+                end[0], 'ping', observed, '0%% loss to %s (%s device %s)' % (other[2], other[0], other[1]),
+                'check link/net_health of both devices and that they share a subnet; '
+                '`hccn_tool -i %s -ping -g address %s`' % (end[1], other[2]),
+                device=end[1], peer='%s/%s' % (other[0], other[1])))
     matrix = {}
     for host in sorted(hosts):
-        seen = {}
-        for dev in (hosts[host].get('pings') or []):
-            seen[dev.get('device')] = dev
         for dev in _devices(hosts[host]):
             d = dev.get('device')
             cell = matrix.setdefault(str(d), {})
-            targets = (plan.get(host) or {}).get(d) or []
             if not dev.get('ip'):
                 cell[host] = 'skipped: no device ip'
                 continue
-            if not targets:
+            results = involved.get((host, d))
+            if not results:
                 cell[host] = 'skipped: no peer'
                 continue
-            results = {p.get('address'): p for p in (seen.get(d) or {}).get('pings') or []}
-            failed = []
-            for address in targets:
-                res = results.get(address)
-                peer_host, peer_dev = owners.get(address, (None, None))
-                if res is None or not res.get('ok'):
-                    observed = 'not run' if res is None else '%s/%s received, %s%% loss' % (
-                        res.get('received'), res.get('transmitted'), res.get('loss_pct'))
-                    failed.append('%s/%s' % (peer_host, peer_dev))
-                    findings.append(_finding(
-                        host, 'ping', observed, '0%% loss to %s (%s device %s)' % (address, peer_host, peer_dev),
-                        'check link/net_health of both devices and that they share a subnet; '
-                        '`hccn_tool -i %s -ping -g address %s`' % (d, address),
-                        device=d, peer='%s/%s' % (peer_host, peer_dev)))
-            cell[host] = 'ok' if not failed else 'FAIL: ' + ', '.join(failed)
+            failed = ['%s/%s' % (other[0], other[1]) for other, ok in results if not ok]
+            cell[host] = 'ok' if not failed else 'FAIL: ' + ', '.join(sorted(failed, key=_peer_order))
     return findings, matrix
+
+
+def _peer_order(peer):
+    host, _, device = peer.rpartition('/')
+    return (host, int(device) if device.isdigit() else -1, device)
 
 
 def _node_summary(host, data, findings):
@@ -379,7 +424,7 @@ def _node_summary(host, data, findings):
 
 def build_report(hosts, ping_mode='same_index', expected_chips=None, meta=None):
     """Turn per-host observations into the report (see the module docstring for the input)."""
-    plan = ping_plan(hosts, ping_mode)
+    pairs = ping_pairs(hosts, ping_mode)
     findings = []
     per_host = {}
     for host in sorted(hosts):
@@ -387,7 +432,7 @@ def build_report(hosts, ping_mode='same_index', expected_chips=None, meta=None):
         per_host[host] = node
         findings.extend(node)
     cross = _tls_findings(hosts) + _subnet_findings(hosts) + _mtu_findings(hosts)
-    ping_findings, matrix = _ping_results(hosts, plan)
+    ping_findings, matrix = _ping_results(hosts, pairs)
     cross += ping_findings
     findings.extend(cross)
     for f in cross:
@@ -401,7 +446,7 @@ def build_report(hosts, ping_mode='same_index', expected_chips=None, meta=None):
         'summary': {
             'nodes': len(hosts),
             'devices': sum(len(_devices(d)) for d in hosts.values()),
-            'pings': sum(len(t) for per in plan.values() for t in per.values()),
+            'pings': len(pairs),
             'findings': len(findings),
             'failed_checks': sorted(set(f['check'] for f in findings), key=lambda c: order.get(c, 99)),
         },

@@ -74,8 +74,21 @@ options:
   parallel:
     description:
       - Maximum number of C(hccn_tool) commands running at the same time.
+      - A ping command mostly waits for replies, so the pings of a pass may use more threads than
+        the queries; see O(ping_parallel).
     type: int
     default: 16
+  ping_parallel:
+    description:
+      - Maximum number of C(hccn_tool -ping) commands running at the same time.
+      - By default twice O(parallel).
+    type: int
+  command_timeout:
+    description:
+      - Seconds one C(hccn_tool) command may run; a command still running then is killed and
+        recorded as an error of its device.
+    type: int
+    default: 120
   hccn_conf_path:
     description:
       - Path of the hccn configuration file to report as RV(hccn_info.hccn_conf).
@@ -226,6 +239,7 @@ hccn_info:
 
 import ipaddress
 import os
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
@@ -248,8 +262,28 @@ FIELDS = {
     'lldp': {'lldp_ifname': 'ifname'},
 }
 
-# Extra attempts for a call that printed nothing at all (see run() in main).
-SILENT_RETRIES = 2
+# hccn_tool and npu-smi print English in the C locale.
+C_LOCALE = {'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C'}
+
+
+def execute(argv, timeout=None):
+    """``(rc, stdout, stderr)`` of argv (text), run in the C locale without a shell.
+
+    Not ``AnsibleModule.run_command``: its 1 s select loop can return rc 0 with the output of a
+    slow child lost (ansible/ansible#51393), which turned busy nodes' answers into "no output".
+    ``subprocess.run`` reads both pipes to the end. A command still running after timeout seconds
+    is killed: rc None, and the reason in stderr.
+    """
+    env = dict(os.environ, **C_LOCALE)
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=env, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return None, '', 'still running after %s s, killed' % timeout
+    except OSError as exc:
+        return 127, '', to_native(exc)
+    return (proc.returncode, proc.stdout.decode('utf-8', 'replace'),
+            proc.stderr.decode('utf-8', 'replace'))
 
 
 def find_binary(module, name, path, dirs, option):
@@ -302,7 +336,7 @@ def device_list(module):
 
 
 def run_npu_smi(module, argv, parser):
-    rc, out, err = module.run_command(argv, expand_user_and_vars=False)
+    rc, out, err = execute(argv, module.params['command_timeout'])
     if rc != 0:
         module.fail_json(msg='Cannot list the NPU devices: %s exited with %d: %s. Set devices or device_count.'
                              % (' '.join(argv), rc, (err or out).strip()), cmd=argv, rc=rc, stdout=out, stderr=err)
@@ -341,6 +375,19 @@ def ping_plan(module, devices):
     return plan
 
 
+def _round_robin(jobs):
+    """Jobs reordered so consecutive ones belong to different devices (device 0's first, device
+    1's first, ..., device 0's second, ...): a pool then keeps every device busy."""
+    per_device = {}
+    for job in jobs:
+        per_device.setdefault(job[0], []).append(job)
+    queues = list(per_device.values())
+    out = []
+    for index in range(max(len(queue) for queue in queues) if queues else 0):
+        out.extend(queue[index] for queue in queues if index < len(queue))
+    return out
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -352,44 +399,42 @@ def main():
             ping_targets=dict(type='list', elements='str', default=[]),
             ping_map=dict(type='dict', default={}),
             parallel=dict(type='int', default=16),
+            ping_parallel=dict(type='int'),
+            command_timeout=dict(type='int', default=120),
             hccn_conf_path=dict(type='path', default='/etc/hccn.conf'),
         ),
         mutually_exclusive=[('devices', 'device_count')],
         supports_check_mode=True,
     )
-    module.run_command_environ_update = dict(LANG='C', LC_ALL='C', LC_MESSAGES='C')
     params = module.params
-    if params['parallel'] < 1:
-        module.fail_json(msg='parallel must be at least 1, got %d.' % params['parallel'])
+    for option in ('parallel', 'ping_parallel', 'command_timeout'):
+        if params[option] is not None and params[option] < 1:
+            module.fail_json(msg='%s must be at least 1, got %d.' % (option, params[option]))
+    ping_parallel = params['ping_parallel'] or 2 * params['parallel']
     checks = [check for check in hccn_tool.CHECKS if check in params['checks']]
 
     tool = find_binary(module, 'hccn_tool', params['hccn_tool_path'], HCCN_TOOL_DIRS, 'hccn_tool_path')
     devices, source = device_list(module)
     pings = ping_plan(module, devices)
 
-    jobs = []
+    queries, pings_jobs = [], []
     for device in devices:
-        jobs.extend((device, check, None) for check in checks)
-        jobs.extend((device, 'ping', target) for target in pings[device])
+        queries.extend((device, check, None) for check in checks)
+        pings_jobs.extend((device, 'ping', target) for target in pings[device])
 
     def run(job):
         device, check, target = job
         argv = [tool] + hccn_tool.command_args(device, check, target)
-        rc, out, err = module.run_command(argv, expand_user_and_vars=False)
-        for dummy in range(SILENT_RETRIES):
-            if out.strip() or err.strip():
-                break
-            # hccn_tool always prints something, even when it fails: silence is a lost answer.
-            # run_command stops reading when its 1 s select times out just before a slow child
-            # writes and exits (ansible/ansible#51393; seen on busy nodes with many parallel
-            # calls), so ask again before reporting "no output".
-            rc, out, err = module.run_command(argv, expand_user_and_vars=False)
+        rc, out, err = execute(argv, params['command_timeout'])
         return job, argv, rc, out, err
 
+    # The queries first (CPU-light, one thread each up to parallel), then the pings (mostly
+    # waiting for replies, so more at once), each pass over every device in turn.
     results = []
-    if jobs:
-        with ThreadPoolExecutor(max_workers=min(params['parallel'], len(jobs))) as pool:
-            results = list(pool.map(run, jobs))
+    for jobs, workers in ((queries, params['parallel']), (pings_jobs, ping_parallel)):
+        if jobs:
+            with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+                results.extend(pool.map(run, _round_robin(jobs)))
 
     entries = {}
     for device in devices:
@@ -403,7 +448,10 @@ def main():
         command = ' '.join(['hccn_tool'] + argv[1:])
         if rc != 0:
             detail = ' '.join((err or out or '').split()) or 'no output'
-            entry['errors'].append('%s: exited with %d: %s' % (command, rc, detail))
+            if rc is None:
+                entry['errors'].append('%s: %s' % (command, detail))
+            else:
+                entry['errors'].append('%s: exited with %d: %s' % (command, rc, detail))
             if check == 'ping':
                 entry['pings'].append({'address': target, 'transmitted': None, 'received': None,
                                        'loss_pct': None, 'ok': False})

@@ -343,10 +343,70 @@ def write_inventory(cluster, plan, key, product, inv_dir, profile, extra_vars=No
     return inv_dir / "hosts.yml"
 
 
+# The kernel's IPv4 neighbour (ARP) table is shared by every network namespace, so by every node
+# container of every cluster on this machine. A same-index (or full) device ping pass makes each
+# node learn the device addresses of all the others: nodes x (nodes - 1) x devices entries, plus
+# a few per node on the mgmt and data networks. Past gc_thresh3 (1024 by default) the kernel logs
+# "neighbor table overflow!" and pings fail for no fault of the nodes.
+NEIGH_SYSCTL = "/proc/sys/net/ipv4/neigh/default/gc_thresh%d"
+NEIGH_SPARE = 512  # left for everything else on the machine (the kernel's default soft limit)
+DEVICES_PER_NODE = {"a2": 8, "a3": 16}
+
+
+def neighbour_entries(nodes, product):
+    """Neighbour entries a cluster's nodes need at most (every device address of every peer node,
+    and the peers' mgmt and data addresses)."""
+    return nodes * (nodes - 1) * DEVICES_PER_NODE[product] + nodes * (2 * nodes + 2)
+
+
+def neighbour_thresholds(current, entries):
+    """The (gc_thresh1, gc_thresh2, gc_thresh3) to set so ``entries`` more fit beside the rest of
+    the machine, or None when the current hard limit already leaves room. Never lowers a value:
+    the soft limit (gc_thresh2) goes to entries + 1024, the hard limit to twice that."""
+    thresh1, thresh2, thresh3 = current
+    if entries + NEIGH_SPARE <= thresh3:
+        return None
+    want = entries + 2 * NEIGH_SPARE
+    return (max(thresh1, want // 4), max(thresh2, want), max(thresh3, 2 * want))
+
+
+def _write_sysctl(path, value):
+    Path(path).write_text("%d\n" % value)
+
+
+def ensure_neighbour_table(nodes, product):
+    """Raise the host's neighbour-table thresholds when this cluster would overflow them (a host
+    sysctl: done only when needed, and said), or fail saying what to run."""
+    try:
+        current = tuple(int(Path(NEIGH_SYSCTL % i).read_text()) for i in (1, 2, 3))
+    except (OSError, ValueError) as exc:
+        log("cannot read the neighbour table thresholds (%s); pings between many nodes may fail" % exc)
+        return
+    entries = neighbour_entries(nodes, product)
+    wanted = neighbour_thresholds(current, entries)
+    if wanted is None:
+        return
+    what = "net.ipv4.neigh.default.gc_thresh1/2/3 %s -> %s" % (
+        "/".join(map(str, current)), "/".join(map(str, wanted)))
+    try:
+        # thresh3 first, so thresh1 <= thresh2 <= thresh3 holds at every step.
+        for index, value in sorted(zip((1, 2, 3), wanted), reverse=True):
+            _write_sysctl(NEIGH_SYSCTL % index, value)
+    except OSError as exc:
+        raise SystemExit("%d %s nodes need about %d neighbour (ARP) entries, more than the host's "
+                         "neighbour table allows (gc_thresh3=%d), and raising it failed (%s). As root run: "
+                         "sysctl -w net.ipv4.neigh.default.gc_thresh1=%d net.ipv4.neigh.default.gc_thresh2=%d "
+                         "net.ipv4.neigh.default.gc_thresh3=%d" % ((nodes, product.upper(), entries, current[2], exc)
+                                                                   + wanted))
+    log("%d %s nodes need about %d neighbour (ARP) entries: raised host sysctl %s" % (
+        nodes, product.upper(), entries, what))
+
+
 def cmd_up(args):
     slot = args.slot if args.slot is not None else slot_for(args.name)
     plan = addresses(slot, args.nodes)
     t0 = time.time()
+    ensure_neighbour_table(args.nodes, args.product)
     image = image_ref()
     ensure_network(net_name(args.name, "mgmt"), plan["mgmt_subnet"], internal=False)
     ensure_network(net_name(args.name, "data"), plan["data_subnet"], internal=True)

@@ -31,6 +31,7 @@ FIX = HERE / "fixtures"
 SIMSTATE = FAKES / "simstate.py"
 NPU_SMI = FAKES / "npu-smi"
 HCCN_TOOL = FAKES / "hccn_tool"
+HCCN_FRONT = FAKES / "hccn_tool.sh"
 CIDR = "127.10.0.0/22"
 
 
@@ -534,9 +535,13 @@ def test_install_lays_out_driver_cann_and_the_fakes(a2):
     assert proto.is_file()
     conf = (root / "etc/hccn.conf").read_text()
     assert skeleton(conf) == skeleton(fixture("hccn_conf/hccn.conf-a2-8npu-ip-sanitized-openyuanrong-fixture.txt"))
-    for path in ("usr/local/bin/npu-smi", "usr/local/Ascend/driver/tools/hccn_tool"):
+    for path in ("usr/local/bin/npu-smi", "usr/local/lib/ascend-sim/hccn_tool"):
         assert os.access(root / path, os.X_OK)
         assert (root / path).read_text().startswith("#!/usr/bin/python3 -IS\n")
+    front = root / "usr/local/Ascend/driver/tools/hccn_tool"
+    assert os.access(front, os.X_OK)
+    assert front.read_text().startswith("#!/bin/sh\n")
+    assert 'exec "%s/usr/local/lib/ascend-sim/hccn_tool" "$@"' % root in front.read_text()
     assert (root / "etc/ascend_install.info").is_file()
     # A re-install keeps what a role put in place of the built-in op proto library.
     proto.write_bytes(b"custom ops build\n")
@@ -550,6 +555,91 @@ def test_installed_fakes_run_from_their_install_paths(a3):
     assert info == a3.npu_smi("info").stdout
     link = a3.run(a3.root / "usr/local/Ascend/driver/tools/hccn_tool", "-i", 15, "-link", "-g", check=0)
     assert link.stdout == "link status: UP\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# The sh front of the installed hccn_tool: pre-rendered query answers, byte for byte the fake's
+# ---------------------------------------------------------------------------------------------
+FRONT_QUERIES = ["-ip", "-link", "-net_health", "-netdetect", "-gateway", "-tls", "-lldp"]
+FRONT_FAULTS = [[], ["set-link", 3, "down"], ["clear-ip", 2], ["set-tls", 7, 1], ["set-net-health", 4, "Fault"],
+                ["clear-ip", 5, "--keep-conf"]]
+
+
+def _front(sim):
+    sim.simstate("install", "--root", sim.root)
+    return sim.root / "usr/local/Ascend/driver/tools/hccn_tool", sim.root / "usr/local/lib/ascend-sim/hccn_tool"
+
+
+def _answers(sim):
+    return Path(str(sim.state_file) + ".answers")
+
+
+def _outcome(proc):
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("fault", FRONT_FAULTS, ids=lambda f: " ".join(map(str, f)) or "healthy")
+def test_front_answers_every_query_as_the_python_fake_does(a3, fault):
+    front, python = _front(a3)
+    if fault:
+        a3.simstate(*fault)
+    assert not _answers(a3).exists()
+    a3.run(front, "-i", 0, "-link", "-g", check=0)  # a miss: the Python fake answers and renders
+    assert _answers(a3).is_symlink()
+    expected = {(d, q): _outcome(a3.run(python, "-i", d, q, "-g")) for d in range(16) for q in FRONT_QUERIES}
+    assert {code for code, _, _ in expected.values()} == ({0, 1} if fault[:1] in (["set-link"], ["clear-ip"])
+                                                            else {0})
+    # Without the Python fake, every query is still answered, so by the front alone.
+    away = python.with_name("hccn_tool.away")
+    python.rename(away)
+    try:
+        for (dev, query), outcome in expected.items():
+            assert _outcome(a3.run(front, "-i", dev, query, "-g")) == outcome, (dev, query)
+    finally:
+        away.rename(python)
+
+
+def test_front_follows_every_state_change(a3):
+    front, _python = _front(a3)
+    assert a3.run(front, "-i", 3, "-link", "-g", check=0).stdout == "link status: UP\n"
+    first = os.readlink(_answers(a3))
+    a3.simstate("set-link", 3, "down")
+    assert not _answers(a3).exists(), "a state change drops the answers of the old state"
+    assert a3.run(front, "-i", 3, "-link", "-g", check=0).stdout == "link status: DOWN\n"
+    assert os.readlink(_answers(a3)) != first
+    # A change made by hccn_tool itself (through the front) too.
+    assert a3.run(front, "-i", 3, "-tls", "-s", "enable", "1", check=0).stdout == "Cmd executed successfully!\n"
+    assert "tls switch[1]" in a3.run(front, "-i", 3, "-tls", "-g", check=0).stdout
+    # Generations older than a minute go when a new one is rendered; the current one stays.
+    old = Path(a3.state_file.parent, first)
+    assert old.is_dir()
+    os.utime(old, (0, 0))
+    a3.simstate("set-link", 3, "up")
+    assert a3.run(front, "-i", 3, "-link", "-g", check=0).stdout == "link status: UP\n"
+    assert not old.exists()
+    assert Path(a3.state_file.parent, os.readlink(_answers(a3))).is_dir()
+
+
+@pytest.mark.parametrize("args", [
+    ["-i", "03", "-link", "-g"], ["-i", 3, "-link", "-g", "x"], ["-i", 99, "-link", "-g"], ["-i", "", "-link", "-g"],
+    ["-i", "3/../3", "-link", "-g"], ["-i", 3, "-link", "-s"], ["-i", 3, "-mac", "-g"], ["-i", 3, "-tls", "-g", "host"],
+    ["-i", 3, "-ping", "-g", "address", "127.10.0.256"], ["-h"], [],
+], ids=lambda a: " ".join(map(str, a)) or "no args")
+def test_front_passes_everything_else_to_the_python_fake(a3, args):
+    front, python = _front(a3)
+    a3.run(front, "-i", 0, "-link", "-g", check=0)
+    assert _answers(a3).is_symlink()
+    assert _outcome(a3.run(front, *args)) == _outcome(a3.run(python, *args))
+
+
+def test_front_without_a_state_is_the_python_fakes_error(sim):
+    sim.init("a2")
+    front, python = _front(sim)
+    sim.state_file.unlink()
+    Path(str(sim.state_file) + ".answers").unlink(missing_ok=True)
+    outcome = _outcome(sim.run(front, "-i", 0, "-link", "-g"))
+    assert outcome == _outcome(sim.run(python, "-i", 0, "-link", "-g"))
+    assert outcome[0] == 1 and outcome[2].startswith("Get invalid device id.\n")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -618,7 +708,7 @@ def test_installed_fakes_use_simstate_byte_code_while_it_is_current(a3):
     lib = a3.root / "usr/local/lib/ascend-sim"
     pycs = list((lib / "__pycache__").glob("simstate.*.pyc"))
     assert len(pycs) == 1
-    hccn = a3.root / "usr/local/Ascend/driver/tools/hccn_tool"
+    hccn = a3.root / "usr/local/lib/ascend-sim/hccn_tool"  # the Python fake behind the sh front
     verbose = _run_as_shebang(a3, hccn, "-i", 0, "-link", "-g", flags=["-v"])
     assert verbose.stdout == "link status: UP\n"
     assert "code object from '%s'" % pycs[0] in verbose.stderr
@@ -630,10 +720,13 @@ def test_installed_fakes_use_simstate_byte_code_while_it_is_current(a3):
     verbose = _run_as_shebang(a3, hccn, "-i", 0, "-link", "-g", flags=["-v"])
     assert verbose.stdout == "link status: UP\n"
     assert "code object from '%s'" % pycs[0] not in verbose.stderr
-    for fake in (NPU_SMI, HCCN_TOOL):
+    # (as cluster.py does: every fake, the raw hccn_tool among them, whose SIM_LIB install points
+    # at this test's lib dir again)
+    for fake in (NPU_SMI, HCCN_TOOL, HCCN_FRONT):
         shutil.copy(fake, lib / fake.name)
     again = a3.run(source, "install", "--root", a3.root, check=0).stdout
-    assert again == "ascend-sim: installed /usr/local/lib/ascend-sim/__pycache__/%s\n" \
+    assert again == "ascend-sim: installed /usr/local/lib/ascend-sim/hccn_tool\n" \
+                    "ascend-sim: installed /usr/local/lib/ascend-sim/__pycache__/%s\n" \
                     "ascend-sim: install changed\n" % pycs[0].name
     assert a3.run(source, "install", "--root", a3.root, check=0).stdout == "ascend-sim: install unchanged\n"
     verbose = _run_as_shebang(a3, hccn, "-i", 0, "-link", "-g", flags=["-v"])

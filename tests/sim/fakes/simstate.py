@@ -164,6 +164,11 @@ def save_state(state, path=None):
         handle.write("\n")
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
+    # The pre-rendered hccn_tool answers (see hccn_tool's publish_answers) were of the old state.
+    try:
+        os.unlink(path + ".answers")
+    except FileNotFoundError:
+        pass
 
 
 class locked:  # pylint: disable=invalid-name
@@ -452,9 +457,22 @@ def _fake_source(name, lib_dir):
     """A fake's text with SIM_LIB pointed at where install puts simstate.py."""
     text = _read(os.path.join(FAKES_DIR, name))
     marker = 'SIM_LIB = "%s"' % SIM_LIB_DIR
+    if 'SIM_LIB = "%s"' % lib_dir in text:
+        return text  # installed from lib_dir itself (hccn_tool's Python fake lives there)
     if marker not in text:
         raise SimError("%s has no %s line" % (name, marker))
     return text.replace(marker, 'SIM_LIB = "%s"' % lib_dir, 1)
+
+
+def _front_source(lib_dir):
+    """hccn_tool.sh with the Python fake's path under lib_dir."""
+    text = _read(os.path.join(FAKES_DIR, "hccn_tool.sh"))
+    marker = '"%s/hccn_tool"' % SIM_LIB_DIR
+    if '"%s/hccn_tool"' % lib_dir in text:
+        return text
+    if marker not in text:
+        raise SimError("hccn_tool.sh has no %s line" % marker)
+    return text.replace(marker, '"%s/hccn_tool"' % lib_dir, 1)
 
 
 def _precompile(source_path):
@@ -499,7 +517,10 @@ def install_files(state, root, link_hccn_tool=False):
         ("/usr/local/Ascend/ascend-toolkit/set_env.sh", render_toolkit_set_env(), 0o755),
         (SIM_LIB_DIR + "/simstate.py", _read(os.path.realpath(__file__)), 0o755),
         ("/usr/local/bin/npu-smi", _fake_source("npu-smi", lib_dir), 0o755),
-        ("/usr/local/Ascend/driver/tools/hccn_tool", _fake_source("hccn_tool", lib_dir), 0o755),
+        # hccn_tool: the sh front answers the device queries from pre-rendered files and runs
+        # the Python fake for everything else (see hccn_tool.sh).
+        (SIM_LIB_DIR + "/hccn_tool", _fake_source("hccn_tool", lib_dir), 0o755),
+        ("/usr/local/Ascend/driver/tools/hccn_tool", _front_source(lib_dir), 0o755),
     ]
     for path, content, mode in files:
         if _write_if_changed(_rooted(root, path), content, mode):

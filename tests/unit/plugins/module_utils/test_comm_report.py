@@ -31,8 +31,10 @@ def _host(node, role):
         'hccn': {'devices': devices,
                  'hccn_conf': dict((str(d['device']), {'address': d['ip'], 'netmask': d['netmask']})
                                    for d in devices)},
+        # Each pair once: node0 pings from its even devices, node1 from its odd ones.
         'pings': [{'device': d, 'pings': [{'address': '10.20.%d.%d' % (d, 10 + (1 - node)), 'transmitted': 3,
-                                           'received': 3, 'loss_pct': 0.0, 'ok': True}]} for d in range(2)],
+                                           'received': 3, 'loss_pct': 0.0, 'ok': True}]}
+                  for d in range(2) if d % 2 == node],
         'nic': {'selected': {'name': 'eth1', 'address': '10.231.1.%d' % (10 + node)},
                 'interfaces': [{'name': 'eth1', 'mtu': 1500, 'up': True}]},
         'tcp': [] if role == 'node0' else [
@@ -56,7 +58,7 @@ def test_healthy_cluster_passes(healthy):
     report = comm_report.build_report(healthy)
     assert report['ok'] is True
     assert report['findings'] == []
-    assert report['summary'] == {'nodes': 2, 'devices': 4, 'pings': 4, 'findings': 0, 'failed_checks': []}
+    assert report['summary'] == {'nodes': 2, 'devices': 4, 'pings': 2, 'findings': 0, 'failed_checks': []}
     assert report['ping_matrix'] == {'0': {'node0': 'ok', 'node1': 'ok'}, '1': {'node0': 'ok', 'node1': 'ok'}}
     assert report['nodes']['node1']['links_up'] == 2
     assert report['nodes']['node0']['nic'] == 'eth1'
@@ -100,15 +102,49 @@ def test_each_fault_is_named_exactly(healthy, name, fault, expected, fix):
     assert line.startswith(expected[0][0])
 
 
-def test_ping_failure_names_source_and_peer(healthy):
+def test_ping_failure_names_both_ends(healthy):
+    # node1 device 1 pings node0 device 1 (the pair is pinged once); both ends are named.
     healthy['node1']['pings'][0]['pings'][0].update(received=0, loss_pct=100.0, ok=False)
     report = comm_report.build_report(healthy)
-    assert _checks(report) == [('node1', 0, 'ping')]
-    finding = report['findings'][0]
-    assert finding['peer'] == 'node0/0'
-    assert finding['observed'] == '0/3 received, 100.0% loss'
-    assert report['ping_matrix']['0']['node1'] == 'FAIL: node0/0'
-    assert report['ping_matrix']['0']['node0'] == 'ok'
+    assert _checks(report) == [('node0', 1, 'ping'), ('node1', 1, 'ping')]
+    receiver, sender = report['findings']
+    assert sender['peer'] == 'node0/1' and receiver['peer'] == 'node1/1'
+    assert sender['observed'] == '0/3 received, 100.0% loss'
+    assert receiver['observed'] == '0/3 received, 100.0% loss (pinged from node1 device 1)'
+    assert '`hccn_tool -i 1 -ping -g address 10.20.1.10`' in sender['fix']
+    assert '`hccn_tool -i 1 -ping -g address 10.20.1.11`' in receiver['fix']
+    assert report['ping_matrix'] == {'0': {'node0': 'ok', 'node1': 'ok'},
+                                     '1': {'node0': 'FAIL: node1/1', 'node1': 'FAIL: node0/1'}}
+
+
+def test_ping_not_run_is_a_finding(healthy):
+    healthy['node0']['pings'] = []
+    report = comm_report.build_report(healthy)
+    assert _checks(report) == [('node0', 0, 'ping'), ('node1', 0, 'ping')]
+    assert report['findings'][0]['observed'] == 'not run'
+
+
+def _cluster(nodes, devices):
+    hosts = {}
+    for node in range(nodes):
+        host = _host(node, 'node0' if node == 0 else 'headless')
+        host['hccn']['devices'] = [_device(d, node) for d in range(devices)]
+        hosts['node%d' % node] = host
+    return hosts
+
+
+@pytest.mark.parametrize('nodes', [2, 3, 4, 5, 16])
+@pytest.mark.parametrize('mode,devices', [('same_index', 16), ('full', 4)])
+def test_ping_pairs_cover_every_pair_once_balanced(nodes, mode, devices):
+    hosts = _cluster(nodes, devices)
+    pairs = comm_report.ping_pairs(hosts, mode)
+    unordered = [frozenset(((s[0], s[1]), (r[0], r[1]))) for s, r in pairs]
+    per_peer = devices if mode == 'full' else 1
+    assert len(unordered) == len(set(unordered)) == nodes * (nodes - 1) // 2 * devices * per_peer
+    assert all(s[0] != r[0] and (mode == 'full' or s[1] == r[1]) for s, r in pairs)
+    sent = [sum(len(t) for t in per.values()) for per in comm_report.ping_plan(hosts, mode).values()]
+    assert sum(sent) == len(pairs)
+    assert max(sent) == min(sent)
 
 
 def test_unrequested_checks_are_not_judged(healthy):
@@ -146,11 +182,13 @@ def test_subnet_mismatch(healthy):
 
 def test_ping_plan_modes(healthy):
     assert comm_report.ping_plan(healthy, 'same_index') == {
-        'node0': {0: ['10.20.0.11'], 1: ['10.20.1.11']},
-        'node1': {0: ['10.20.0.10'], 1: ['10.20.1.10']},
+        'node0': {0: ['10.20.0.11']},
+        'node1': {1: ['10.20.1.10']},
     }
-    full = comm_report.ping_plan(healthy, 'full')
-    assert full['node0'][0] == ['10.20.0.11', '10.20.1.11']
+    assert comm_report.ping_plan(healthy, 'full') == {
+        'node0': {0: ['10.20.0.11', '10.20.1.11']},
+        'node1': {0: ['10.20.1.10'], 1: ['10.20.1.10']},
+    }
     with pytest.raises(ValueError, match='ping mode'):
         comm_report.ping_plan(healthy, 'everything')
 
@@ -161,17 +199,17 @@ def test_expected_chip_count(healthy):
 
 
 def test_markdown_marks_failures(healthy):
-    healthy['node1']['pings'][1]['pings'][0].update(received=0, loss_pct=100.0, ok=False)
+    healthy['node1']['pings'][0]['pings'][0].update(received=0, loss_pct=100.0, ok=False)
     md = comm_report.render_markdown(comm_report.build_report(healthy, meta={'inventory': 'sim'}))
     assert md.startswith('# Multi-node communication check: sim')
     assert '**FAILED**' in md
-    assert '| 1 | ok | **FAIL: node0/1** |' in md
+    assert '| 1 | **FAIL: node1/1** | **FAIL: node0/1** |' in md
     assert '| node1 | 1 | ping |' in md
 
 
 def test_markdown_healthy(healthy):
     md = comm_report.render_markdown(comm_report.build_report(healthy))
-    assert '**PASSED**: 2 node(s), 4 device(s), 4 ping(s) (same_index), 0 finding(s).' in md
+    assert '**PASSED**: 2 node(s), 4 device(s), 2 ping(s) (same_index), 0 finding(s).' in md
     assert 'None: every check passed.' in md
     assert copy.deepcopy(healthy) == healthy
 
@@ -193,6 +231,19 @@ def test_port_states_from_ss(outputs, expected):
     assert [(p['name'], p['port'], p['free'], p['owner']) for p in got] == expected
 
 
+@pytest.mark.parametrize('output,expected', [
+    ('', [('dp_rpc', 13389, True, None), ('api', 8000, True, None)]),
+    ('LISTEN 0      64      10.231.1.10:13389      0.0.0.0:*    users:(("vllm",pid=812,fd=7))\n'
+     'LISTEN 0      511          [::]:8000      [::]:*    users:(("nginx",pid=90,fd=6),("nginx",pid=91,fd=6))\n',
+     [('dp_rpc', 13389, True, 'vllm'), ('api', 8000, False, 'nginx')]),
+    ('LISTEN 0 5 0.0.0.0:13389 0.0.0.0:*\nLISTEN 0 5 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=1,fd=3))\n',
+     [('dp_rpc', 13389, False, 'unknown process'), ('api', 8000, True, None)]),
+])
+def test_port_states_from_one_ss_output(output, expected):
+    got = comm_report.port_states(output, PORTS)
+    assert [(p['name'], p['port'], p['free'], p['owner']) for p in got] == expected
+
+
 def test_port_states_length_mismatch():
     with pytest.raises(ValueError, match='1 ss outputs for 2 ports'):
         comm_report.port_states([''], PORTS)
@@ -207,4 +258,14 @@ def test_tcp_results_from_wait_for():
         {'name': 'dp_rpc', 'address': '10.231.1.10', 'port': 13389, 'ok': True, 'error': None},
         {'name': 'api', 'address': '10.231.1.10', 'port': 8000, 'ok': False,
          'error': 'Timeout when waiting for 10.231.1.10:8000'},
+    ]
+
+
+def test_tcp_results_from_the_roles_probe():
+    results = [{'port': 13389, 'ok': True, 'error': None},
+               {'port': 8000, 'ok': False, 'error': 'Timeout when waiting for 10.231.1.10:8000 (last: refused)'}]
+    assert comm_report.tcp_results(results, PORTS, '10.231.1.10') == [
+        {'name': 'dp_rpc', 'address': '10.231.1.10', 'port': 13389, 'ok': True, 'error': None},
+        {'name': 'api', 'address': '10.231.1.10', 'port': 8000, 'ok': False,
+         'error': 'Timeout when waiting for 10.231.1.10:8000 (last: refused)'},
     ]

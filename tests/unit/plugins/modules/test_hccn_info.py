@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the ascend.serving project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""hccn_info with run_command and get_bin_path replaced by fakes.
+"""hccn_info with its command runner (execute) and get_bin_path replaced by fakes; execute itself
+runs real processes.
 
 The fake hccn_tool answers with lines taken from the published samples in
 tests/unit/fixtures/hccn_tool.
@@ -88,7 +89,7 @@ def run(args, tool=None, bins=None, npu_smi=None):
     args.setdefault('hccn_conf_path', '/nonexistent/hccn.conf')
     paths = {'hccn_tool': TOOL, 'npu-smi': NPU_SMI}
     paths.update(bins or {})
-    return run_module(hccn_info.main, args, FakeRunner(answer), paths)
+    return run_module(hccn_info.main, args, FakeRunner(answer), paths, execute_in=hccn_info)
 
 
 def test_healthy_node_with_explicit_count():
@@ -110,7 +111,7 @@ def test_healthy_node_with_explicit_count():
         [[TOOL, '-i', str(n)] + args for n in range(2) for args in (
             ['-ip', '-g'], ['-link', '-g'], ['-net_health', '-g'], ['-netdetect', '-g'], ['-gateway', '-g'],
             ['-tls', '-g'], ['-lldp', '-g'])])
-    assert all(env.get('LC_ALL') == 'C' for env in runner.environ)
+    assert runner.timeouts == [120] * len(runner.calls)
 
 
 def test_default_devices_are_the_a3_phy_ids():
@@ -263,6 +264,8 @@ def test_failed_ping_command_is_recorded():
     ({'device_count': 0}, 'device_count must be at least 1, got 0.'),
     ({'devices': [-1]}, 'devices: -1 is not a device number (must be >= 0).'),
     ({'device_count': 2, 'parallel': 0}, 'parallel must be at least 1, got 0.'),
+    ({'device_count': 2, 'ping_parallel': 0}, 'ping_parallel must be at least 1, got 0.'),
+    ({'device_count': 2, 'command_timeout': 0}, 'command_timeout must be at least 1, got 0.'),
     ({'device_count': 2, 'devices': [0]}, 'parameters are mutually exclusive: devices|device_count'),
     ({'device_count': 2, 'checks': ['optical']}, 'value of checks must be one or more of'),
 ])
@@ -328,31 +331,89 @@ def test_bad_hccn_conf_fails(tmp_path):
     assert result['offending_line'] == 'this is not a setting'
 
 
-class SilentOnceTool(FakeHccnTool):
-    """Answers nothing (rc 0, no output) the first time device 1's link is asked, then normally."""
+def test_pings_run_after_the_queries_with_their_own_limit():
+    # 8 pings (4 devices x 2 peers) wait at an 8-party barrier: they only finish if ping_parallel
+    # lets all 8 run at once, while the queries stay within parallel (2).
+    barrier = threading.Barrier(8, timeout=10)
+    lock = threading.Lock()
+    state = {'running': 0, 'most_queries': 0, 'pinging': False}
+    base = FakeHccnTool()
 
-    def __init__(self, silent_times=1):
-        super(SilentOnceTool, self).__init__()
-        self.silent_left = silent_times
+    def tool(argv):
+        if argv[3] == '-ping':
+            state['pinging'] = True
+            barrier.wait()
+            return base(argv)
+        assert not state['pinging'], 'a query ran after the pings had started'
+        with lock:
+            state['running'] += 1
+            state['most_queries'] = max(state['most_queries'], state['running'])
+        try:
+            return base(argv)
+        finally:
+            with lock:
+                state['running'] -= 1
 
-    def __call__(self, argv):
-        if argv[1:] == ['-i', '1', '-link', '-g'] and self.silent_left:
-            self.silent_left -= 1
-            return 0, '', ''
-        return super(SilentOnceTool, self).__call__(argv)
+    failed, result, runner = run({'device_count': 4, 'checks': ['link', 'ip'], 'parallel': 2, 'ping_parallel': 8,
+                                  'ping_targets': ['10.0.1.10', '10.0.1.11']}, tool)
+    assert not failed, result
+    assert len(runner.calls) == 16
+    assert state['most_queries'] <= 2
+    assert all(p['ok'] for d in result['hccn_info']['devices'] for p in d['pings'])
+    # Each device's pings keep the order asked for.
+    assert [[p['address'] for p in d['pings']] for d in result['hccn_info']['devices']] == [
+        ['10.0.1.10', '10.0.1.11']] * 4
 
 
-def test_a_silent_answer_is_asked_again_once():
-    failed, result, runner = run({'device_count': 2}, tool=SilentOnceTool())
-    assert not failed
-    assert result['hccn_info']['devices'][1]['link'] == 'UP'
-    assert runner.calls.count([TOOL, '-i', '1', '-link', '-g']) == 2
+def test_round_robin_interleaves_devices_keeping_each_order():
+    jobs = [(0, 'a', None), (0, 'b', None), (0, 'c', None), (1, 'a', None), (2, 'a', None), (2, 'b', None)]
+    assert hccn_info._round_robin(jobs) == [
+        (0, 'a', None), (1, 'a', None), (2, 'a', None), (0, 'b', None), (2, 'b', None), (0, 'c', None)]
+    assert hccn_info._round_robin([]) == []
 
 
-def test_a_silent_answer_three_times_is_reported_as_no_output():
-    failed, result, runner = run({'device_count': 2}, tool=SilentOnceTool(silent_times=3))
+def test_an_empty_answer_is_reported_as_no_output():
+    tool = FakeHccnTool({(1, '-link'): (0, '', '')})
+    failed, result, runner = run({'device_count': 2}, tool=tool)
     assert not failed
     dev = result['hccn_info']['devices'][1]
     assert dev['link'] is None
     assert dev['errors'] == ['hccn_tool -i 1 -link -g: no output']
-    assert runner.calls.count([TOOL, '-i', '1', '-link', '-g']) == 3
+    assert runner.calls.count([TOOL, '-i', '1', '-link', '-g']) == 1
+
+
+def test_a_timed_out_command_is_an_error_of_its_device():
+    tool = FakeHccnTool({(0, '-ping', '10.0.1.10'): (None, '', 'still running after 120 s, killed')})
+    failed, result, _runner = run({'device_count': 1, 'checks': [], 'ping_targets': ['10.0.1.10']}, tool=tool)
+    assert not failed
+    dev = result['hccn_info']['devices'][0]
+    assert dev['errors'] == ['hccn_tool -i 0 -ping -g address 10.0.1.10: still running after 120 s, killed']
+    assert dev['pings'] == [{'address': '10.0.1.10', 'transmitted': None, 'received': None, 'loss_pct': None,
+                             'ok': False}]
+
+
+# execute() itself, with real processes.
+def _script(tmp_path, body):
+    path = tmp_path / 'tool'
+    path.write_text('#!/bin/sh\n' + body)
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_execute_reads_a_slow_childs_whole_output_in_the_c_locale(tmp_path, monkeypatch):
+    # The answer comes after more than 1 s (run_command's select timeout in ansible/ansible#51393).
+    monkeypatch.setenv('LC_ALL', 'zh_CN.UTF-8')
+    tool = _script(tmp_path, 'sleep 1.2; echo "link status: UP $LC_ALL $LANG $1"; echo oops >&2; exit 3\n')
+    assert hccn_info.execute([tool, 'arg with space'], timeout=30) == (
+        3, 'link status: UP C C arg with space\n', 'oops\n')
+
+
+def test_execute_kills_a_command_past_its_timeout(tmp_path):
+    tool = _script(tmp_path, 'echo started; exec sleep 30\n')
+    assert hccn_info.execute([tool], timeout=1) == (None, '', 'still running after 1 s, killed')
+
+
+def test_execute_reports_a_command_that_cannot_start(tmp_path):
+    rc, out, err = hccn_info.execute([str(tmp_path / 'missing')])
+    assert (rc, out) == (127, '')
+    assert 'No such file' in err

@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Helpers to run a module's ``main()`` in-process in unit tests.
 
-``run_module(main, args, run_command=..., bin_paths=...)`` feeds the module
+``run_module(main, args, runner=..., bin_paths=...)`` feeds the module
 its arguments, replaces ``AnsibleModule.run_command`` and ``get_bin_path`` with
-fakes, and returns what the module passed to ``exit_json``/``fail_json``.
+fakes, and returns what the module passed to ``exit_json``/``fail_json``. A
+module that runs its commands with its own ``execute(argv, timeout)`` function
+instead of ``run_command`` (hccn_info) passes ``execute_in=<the module>``.
 
 Arguments go through ``ansible.module_utils.testing.patch_module_args`` (the
 documented way since ansible-core 2.19), with a fallback for older cores.
@@ -72,7 +74,15 @@ class FakeRunner(object):
         self.answer = answer
         self.calls = []
         self.environ = []
+        self.timeouts = []
         self._lock = threading.Lock()
+
+    def execute(self, argv, timeout=None):
+        """Stands in for a module's own ``execute(argv, timeout)``."""
+        with self._lock:
+            self.calls.append(list(argv))
+            self.timeouts.append(timeout)
+        return self.answer(list(argv))
 
     def __call__(self, module, args, **kwargs):
         with self._lock:
@@ -85,12 +95,13 @@ def _no_command(argv):
     raise AssertionError('unexpected command %r' % (argv,))
 
 
-def run_module(main, args, runner=None, bin_paths=None):
+def run_module(main, args, runner=None, bin_paths=None, execute_in=None):
     """Run ``main()`` with ``args``; return ``(failed, result, runner)``.
 
     ``bin_paths`` maps a binary name to what ``get_bin_path`` returns (None
     when absent); ``runner`` is a FakeRunner (a default one fails the test
-    when the module runs any command).
+    when the module runs any command). ``execute_in``: a module object whose
+    ``execute`` function is replaced by ``runner.execute`` too.
     """
     if runner is None:
         runner = FakeRunner(_no_command)
@@ -106,7 +117,9 @@ def run_module(main, args, runner=None, bin_paths=None):
             mock.patch.object(basic.AnsibleModule, 'exit_json', _exit_json), \
             mock.patch.object(basic.AnsibleModule, 'fail_json', _fail_json), \
             mock.patch.object(basic.AnsibleModule, 'get_bin_path', get_bin_path), \
-            mock.patch.object(basic.AnsibleModule, 'run_command', run_command):
+            mock.patch.object(basic.AnsibleModule, 'run_command', run_command), \
+            (mock.patch.object(execute_in, 'execute', runner.execute) if execute_in is not None
+             else contextlib.nullcontext()):
         try:
             main()
         except ModuleExit as done:
