@@ -37,6 +37,7 @@ WELL_KNOWN_VARS = (
     ("vllm_model_path", ("model", "path"), str),
     ("vllm_served_model_name", ("serve", "served_model_name"), None),
     ("vllm_port", ("serve", "port"), int),
+    ("vllm_bind_address", ("serve", "host"), str),
     ("vllm_gpu_memory_utilization", ("serve", "gpu_memory_utilization"), float),
     ("vllm_max_model_len", ("serve", "max_model_len"), int),
     ("vllm_max_num_seqs", ("serve", "max_num_seqs"), int),

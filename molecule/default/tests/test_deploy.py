@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import urllib.error
 import urllib.request
 
 import pytest
@@ -118,6 +119,37 @@ def test_crash_at_start_fails_fast_with_the_journal():
     assert res.returncode != 0
     assert "ascend-vllm.service is" in res.out and "it exited" in res.out, res.out[-3000:]
     assert "simulated crash" in res.out
+
+
+def test_api_key_from_vault_is_required_never_logged_and_root_only(tmp_path):
+    key = "sk-ascend-" + os.urandom(12).hex()
+    password = tmp_path / "vault-pass"
+    password.write_text("molecule-vault-password\n")
+    secrets = tmp_path / "secrets.yml"
+    secrets.write_text("vllm_service_api_key: %s\n" % key)
+    subprocess.run(["ansible-vault", "encrypt", "--vault-password-file", str(password), str(secrets)],
+                   check=True, capture_output=True, cwd=ROOT)
+    assert key not in secrets.read_text()  # encrypted at rest
+    res = deploy("-e", "@%s" % secrets, "--vault-password-file", str(password))
+    assert res.returncode == 0, res.out[-3000:]
+    assert key not in res.out  # never logged
+    for name in ("node0", "node1"):
+        assert node(name, "stat", "-c", "%a %U", "/etc/ascend-serving/secret.env").stdout.split() == ["600", "root"]
+        assert key not in node(name, "cat", "/etc/ascend-serving/launch.sh").stdout
+        assert key not in node(name, "sh", "-c", "cat /etc/systemd/system/ascend-vllm.service; "
+                                                 "systemctl show ascend-vllm.service -p Environment").stdout
+    mgmt = "http://%s:8000" % node("node0", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
+    with pytest.raises(urllib.error.HTTPError) as denied:
+        http(mgmt + "/v1/models")
+    assert denied.value.code == 401
+    req = urllib.request.Request(mgmt + "/v1/models", headers={"Authorization": "Bearer " + key})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 200
+    # Without the key again: the secret file goes, the endpoint is open again.
+    back = deploy()
+    assert back.returncode == 0, back.out[-3000:]
+    assert node("node0", "test", "!", "-e", "/etc/ascend-serving/secret.env").returncode == 0
+    assert http(mgmt + "/v1/models")[0] == 200
 
 
 def test_knob_change_restarts_the_whole_instance_once():
