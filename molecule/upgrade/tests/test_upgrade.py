@@ -29,8 +29,8 @@ def node(name, *cmd, check=True):
     return res
 
 
-def playbook(name, extra=None):
-    argv = ["ansible-playbook", os.path.join(ROOT, "playbooks", name), "-i", INVENTORY]
+def playbook(name, extra=None, *args):
+    argv = ["ansible-playbook", os.path.join(ROOT, "playbooks", name), "-i", INVENTORY] + list(args)
     if extra:
         argv += ["-e", json.dumps(extra)]
     res = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
@@ -90,6 +90,17 @@ def test_noop_upgrade_changes_nothing():
     assert "instance a (node0, node1): up to date, nothing to do" in res.out
     assert "instance b (node2, node3): up to date, nothing to do" in res.out
     assert recap_changed(res.stdout) == 0, res.stdout[-3000:]
+
+
+def test_check_mode_prints_the_rollout_and_changes_nothing():
+    pids = {n: main_pid(n) for n in NODES}
+    res = playbook("upgrade.yml", V012, "--check")
+    assert res.returncode == 0, res.out[-3000:]
+    assert "would upgrade, batch by batch: a, then b" in res.out
+    assert "node2: release: v0.11.0rc0 -> v0.12.0rc1" in res.out
+    assert recap_changed(res.stdout) == 0
+    assert {n: main_pid(n) for n in NODES} == pids
+    assert all(state(n)["release"] == "v0.11.0rc0" for n in NODES)
 
 
 def test_upgrade_to_v0120rc1_one_instance_at_a_time_while_serving():
