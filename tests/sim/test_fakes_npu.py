@@ -32,7 +32,14 @@ SIMSTATE = FAKES / "simstate.py"
 NPU_SMI = FAKES / "npu-smi"
 HCCN_TOOL = FAKES / "hccn_tool"
 HCCN_FRONT = FAKES / "hccn_tool.sh"
+HCCN_PING_AWK = FAKES / "hccn_ping.awk"
 CIDR = "127.10.0.0/22"
+# Texts hccn_tool -ping must take for an IPv4 address, or refuse, as ipaddress.IPv4Address does.
+IPV4_TEXTS = [
+    "127.10.0.2", "0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3", "1.2.3.4.5", "", ".", "1..2.3",
+    "01.2.3.4", "1.2.3.00", "1.2.3.0", "1.2.3.-1", "1.2.3.+1", " 1.2.3.4", "1.2.3.4 ", "1.2.3.4/32",
+    "1.2.3.\u0664", "1.2.3.\u00b2", "1.2.3.0x1", "1.2.3.1000", "a.b.c.d", "::1", "1.2.3.4%eth0",
+]
 
 
 def fixture(name):
@@ -541,7 +548,7 @@ def test_install_lays_out_driver_cann_and_the_fakes(a2):
     front = root / "usr/local/Ascend/driver/tools/hccn_tool"
     assert os.access(front, os.X_OK)
     assert front.read_text().startswith("#!/bin/sh\n")
-    assert 'exec "%s/usr/local/lib/ascend-sim/hccn_tool" "$@"' % root in front.read_text()
+    assert 'LIB="%s/usr/local/lib/ascend-sim"' % root in front.read_text()
     assert (root / "etc/ascend_install.info").is_file()
     # A re-install keeps what a role put in place of the built-in op proto library.
     proto.write_bytes(b"custom ops build\n")
@@ -630,6 +637,62 @@ def test_front_passes_everything_else_to_the_python_fake(a3, args):
     a3.run(front, "-i", 0, "-link", "-g", check=0)
     assert _answers(a3).is_symlink()
     assert _outcome(a3.run(front, *args)) == _outcome(a3.run(python, *args))
+
+
+def _skeleton_ping(text):
+    return re.sub(r"time=[0-9.]+ms", "time=Tms", text)
+
+
+def test_front_pings_for_real_as_the_python_fake_does(a2):
+    front, python = _front(a2)
+    a2.run(front, "-i", 0, "-link", "-g", check=0)
+    peer = a2.state()["devices"][5]["ip"]
+    away = python.with_name("hccn_tool.away")
+    cases = [(0, peer, 0), (3, "127.10.0.99", 0)]
+    expected = dict(((dev, target), _outcome(a2.run(python, "-i", dev, "-ping", "-g", "address", target)))
+                    for dev, target, _ in cases)
+    python.rename(away)  # the front alone
+    try:
+        for dev, target, code in cases:
+            got = _outcome(a2.run(front, "-i", dev, "-ping", "-g", "address", target))
+            want = expected[(dev, target)]
+            assert got[0] == want[0] == code
+            assert (_skeleton_ping(got[1]), got[2]) == (_skeleton_ping(want[1]), want[2])
+            assert got[1].startswith("device %d PING %s\nrecv seq=0,time=" % (dev, target))
+    finally:
+        away.rename(python)
+
+
+@pytest.mark.parametrize("fault,dev,target", [
+    (["set-link", 3, "down"], 3, "127.10.0.2"),  # this device cannot send
+    (["clear-ip", 3], 3, "127.10.0.2"),  # nor without an address
+    (["set-link", 5, "down"], 0, "DEV5"),  # a device of this node that cannot answer
+    (["clear-ip", 5, "--keep-conf"], 0, "CONF5"),  # ... known by its hccn.conf address only
+], ids=["link-down", "no-ip", "local-peer-down", "local-peer-no-ip"])
+def test_front_pings_nobody_where_the_python_fake_does_not(a2, fault, dev, target):
+    front, python = _front(a2)
+    devices = a2.state()["devices"]
+    target = {"DEV5": devices[5]["ip"], "CONF5": devices[5]["conf"]["address"]}.get(target, target)
+    a2.simstate(*fault)
+    a2.run(front, "-i", 0, "-link", "-g", check=0)
+    want = _outcome(a2.run(python, "-i", dev, "-ping", "-g", "address", target))
+    assert want[0] == 1 and "recv time out seq=2" in want[1]
+    away = python.with_name("hccn_tool.away")
+    python.rename(away)
+    try:
+        assert _outcome(a2.run(front, "-i", dev, "-ping", "-g", "address", target)) == want
+    finally:
+        away.rename(python)
+
+
+@pytest.mark.parametrize("text", IPV4_TEXTS)
+def test_front_checks_addresses_as_the_python_fake(a2, text):
+    """A device that cannot send answers without a ping: the address check alone decides."""
+    front, python = _front(a2)
+    a2.simstate("set-link", 0, "down")
+    a2.run(front, "-i", 0, "-link", "-g", check=0)
+    args = ["-i", 0, "-ping", "-g", "address", text]
+    assert _outcome(a2.run(front, *args)) == _outcome(a2.run(python, *args))
 
 
 def test_front_without_a_state_is_the_python_fakes_error(sim):
@@ -747,11 +810,7 @@ def _load_simstate_module():
     return _load_module("simstate_under_test", SIMSTATE)
 
 
-@pytest.mark.parametrize("text", [
-    "127.10.0.2", "0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3", "1.2.3.4.5", "", ".", "1..2.3",
-    "01.2.3.4", "1.2.3.00", "1.2.3.0", "1.2.3.-1", "1.2.3.+1", " 1.2.3.4", "1.2.3.4 ", "1.2.3.4/32",
-    "1.2.3.\u0664", "1.2.3.\u00b2", "1.2.3.0x1", "1.2.3.1000", "a.b.c.d", "::1", "1.2.3.4%eth0",
-])
+@pytest.mark.parametrize("text", IPV4_TEXTS)
 def test_ipv4_check_is_ipaddress(text):
     """hccn_tool -ping checks its address as ipaddress.IPv4Address does (without importing it)."""
     try:
@@ -775,6 +834,42 @@ PING_OUTPUTS = [
     "icmp_seq=1 ttl=1 time=2 mss\n",
     "",
 ]
+
+
+PING_OUTPUTS_FRONT = PING_OUTPUTS + [
+    "64 bytes from 1.2.3.4: icmp_seq=1 ttl=64 time=.5 ms\n64 bytes from 1.2.3.4: icmp_seq=2 ttl=64 time=7. ms\n"
+    "64 bytes from 1.2.3.4: icmp_seq=0003 ttl=64 time=0.0555555555555 ms trailing\n",
+    "icmp_seq=1 ttl=64 time=1 ms icmp_seq=2 ttl=64 time=2 ms icmp_seq=3 ttl=6 time=3 msx\n",
+    "icmp_seq=1  ttl=64 time=1 ms\nicmp_seq=2 ttl=64 time=2ms\nicmp_seq=3 ttl=64 time= ms\n",
+]
+
+
+@pytest.mark.parametrize("out", PING_OUTPUTS_FRONT)
+@pytest.mark.parametrize("status", [0, 1, 2, 137])
+def test_front_renders_ping_output_as_the_python_fake(out, status):
+    """hccn_ping.awk (the front's ping path) prints what ping_times() + render_ping() print."""
+    fake = _load_module("hccn_tool_under_test", HCCN_TOOL)
+    times = [None] * 3 if status == 137 else fake.ping_times(out)
+    try:
+        expected = (0, fake.render_ping(3, "1.2.3.4", times), "")
+    except fake.Exit as exc:
+        expected = (exc.code, exc.out, exc.err)
+    proc = subprocess.run(["awk", "-v", "dev=3", "-v", "target=1.2.3.4", "-f", str(HCCN_PING_AWK)],
+                          input=out + "ascend-sim-exit %d\n" % status, capture_output=True, text=True, check=False)
+    assert _outcome(proc) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "icmp_seq=1 ttl=64 time=1.2.3 ms\nascend-sim-exit 0\n",  # float() would raise: the Python fake decides
+    "64 bytes from 1.2.3.4: icmp_seq=1 ttl=64 time=1 ms\r\nascend-sim-exit 0\n",  # splitlines() splits at \r
+    "64 bytes: icmp_seq=\u0661 ttl=64 time=1 ms\nascend-sim-exit 0\n",  # isdecimal() takes Arabic-Indic digits
+    "64 bytes from 1.2.3.4: icmp_seq=1 ttl=64 time=1 ms\n",  # no exit line
+    "ascend-sim-exit 127\n",  # ping could not run
+], ids=["bad-float", "cr", "unicode-digit", "no-exit", "not-run"])
+def test_front_leaves_odd_ping_output_to_the_python_fake(text):
+    proc = subprocess.run(["awk", "-v", "dev=3", "-v", "target=1.2.3.4", "-f", str(HCCN_PING_AWK)],
+                          input=text, capture_output=True, text=True, check=False)
+    assert _outcome(proc) == (99, "", "")
 
 
 @pytest.mark.parametrize("out", PING_OUTPUTS)

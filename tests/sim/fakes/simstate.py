@@ -465,14 +465,14 @@ def _fake_source(name, lib_dir):
 
 
 def _front_source(lib_dir):
-    """hccn_tool.sh with the Python fake's path under lib_dir."""
+    """hccn_tool.sh with the Python fake (and hccn_ping.awk) under lib_dir."""
     text = _read(os.path.join(FAKES_DIR, "hccn_tool.sh"))
-    marker = '"%s/hccn_tool"' % SIM_LIB_DIR
-    if '"%s/hccn_tool"' % lib_dir in text:
+    marker = 'LIB="%s"' % SIM_LIB_DIR
+    if 'LIB="%s"' % lib_dir in text:
         return text
     if marker not in text:
         raise SimError("hccn_tool.sh has no %s line" % marker)
-    return text.replace(marker, '"%s/hccn_tool"' % lib_dir, 1)
+    return text.replace(marker, 'LIB="%s"' % lib_dir, 1)
 
 
 def _precompile(source_path):
@@ -520,6 +520,7 @@ def install_files(state, root, link_hccn_tool=False):
         # hccn_tool: the sh front answers the device queries from pre-rendered files and runs
         # the Python fake for everything else (see hccn_tool.sh).
         (SIM_LIB_DIR + "/hccn_tool", _fake_source("hccn_tool", lib_dir), 0o755),
+        (SIM_LIB_DIR + "/hccn_ping.awk", _read(os.path.join(FAKES_DIR, "hccn_ping.awk")), 0o644),
         ("/usr/local/Ascend/driver/tools/hccn_tool", _front_source(lib_dir), 0o755),
     ]
     for path, content, mode in files:
