@@ -12,13 +12,14 @@ S ?= smoke
 SCENARIOS ?= $(shell ls -d $(ROOT)/molecule/*/ 2>/dev/null | xargs -n1 basename | grep -v '^_' )
 
 .PHONY: help setup demo demo-down test lint yamllint ansible-lint sanity units pytest molecule \
-        scenario build install-check changelog clean image
+        scenario build install-check changelog clean image bench
 
 help:
 	@echo "make demo        run the main job on the bundled simulated cluster"
 	@echo "make test        run every test (lint, sanity, units, pytest, every molecule scenario)"
 	@echo "make scenario S=NAME   run one molecule scenario"
 	@echo "make build       build the collection tarball"
+	@echo "make bench       measure the playbooks on simulated clusters (bench/report.{json,md}; not a test)"
 
 setup:
 	@$(ROOT)/scripts/setup.sh
@@ -60,6 +61,10 @@ molecule: setup
 
 scenario: setup
 	@$(ENV) $(ROOT)/scripts/run-tests.sh --only-molecule $(S)
+
+# Measurements, not tests (not part of `make test`): bench/run.py, see bench/README.md.
+bench: setup
+	@$(ENV) cd $(ROOT) && python3 bench/run.py $(BENCH_ARGS)
 
 image: setup
 	@$(ENV) $(ROOT)/tests/sim/image/build.sh

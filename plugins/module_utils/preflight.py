@@ -35,8 +35,8 @@ def problems(observed, profile, host, required_arch='aarch64', max_hbm_used_pct=
     """Every problem of one host, as sentences naming the host, the item and the fix.
 
     ``observed``: ``arch`` (uname -m), ``npu`` (npu_info result), ``versions`` ([driver version.info
-    text, CANN ascend_toolkit_install.info text], '' when missing), ``ss`` (node0: ss outputs of the
-    DP RPC and API ports), ``weights`` (stat of the weights dir or None), ``df`` (df -Pk output),
+    text, CANN ascend_toolkit_install.info text], '' when missing), ``ss`` (node0: the ``ss -Hltnp``
+    output listing both the DP RPC and API ports, or one output per port), ``weights`` (stat of the weights dir or None), ``df`` (df -Pk output),
     ``role``, ``serving`` (the collection's vLLM unit is already active on the host: its HBM use
     is expected, so the free-HBM check is skipped).
     """
@@ -91,7 +91,8 @@ def problems(observed, profile, host, required_arch='aarch64', max_hbm_used_pct=
     if observed.get('role') == 'node0':
         ports = [{'name': 'dp_rpc', 'port': _get(profile, 'parallel', 'data_parallel_rpc_port')},
                  {'name': 'api', 'port': _get(profile, 'serve', 'port')}]
-        for port in port_states(list(observed.get('ss') or []), ports):
+        ss = observed.get('ss') or ''
+        for port in port_states(ss if isinstance(ss, str) else list(ss), ports):
             if not port['free']:
                 out.append('%s: port %s (%s) is taken by %s: stop it or change the port in the profile'
                            % (host, port['port'], port['name'], port['owner']))

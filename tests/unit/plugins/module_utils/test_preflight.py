@@ -64,6 +64,10 @@ CASES = [
      'n0: CANN 8.1.RC1 is older than the v0.11.0rc0 release needs (8.2.RC1)'),
     ('port taken', _break('ss', ['LISTEN 0 5 0.0.0.0:13389 0.0.0.0:* users:(("redis-server",pid=7,fd=6))', '']),
      'n0: port 13389 (dp_rpc) is taken by redis-server'),
+    # The role's probe: one ss output for both ports.
+    ('port taken (one ss output)', _break('ss', 'LISTEN 0 5 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=1,fd=3))\n'
+                                                'LISTEN 0 5 [::]:8000 [::]:* users:(("nginx",pid=7,fd=6))\n'),
+     'n0: port 8000 (api) is taken by nginx'),
     ('no weights', _break('weights', {'exists': False}), 'n0: weights directory /root/.cache/Modelers_Park/DeepSeek-V3.2-Exp does not exist'),
     ('disk', _break('df', 'Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vda 1 1 1048576 99% /\n'),
      'n0: 1.0 GB free for the weights, 700 GB needed'),
