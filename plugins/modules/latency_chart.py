@@ -13,7 +13,7 @@ version_added: 0.2.0
 description:
   - One group of bars per latency metric (TTFT, TPOT, ITL, E2EL), one bar per statistic
     (mean, median, p90, p99, ...), in milliseconds, written to O(path).
-  - Meant for the controller (C(delegate_to: localhost)), where the benchmark report lands.
+  - Meant for the controller (C(delegate_to=localhost)), where the benchmark report lands.
   - Without matplotlib nothing is written and RV(skipped_reason) says how to get the chart; the
     module does not fail, the chart is an extra.
 author:
@@ -24,7 +24,9 @@ options:
     type: path
     required: true
   series:
-    description: C({metric: {statistic: milliseconds}}), e.g. the C(chart_series) of P(ascend.serving.vllm_bench_report#filter).
+    description: >-
+      Milliseconds per latency metric and statistic, C({"TTFT": {"median": 95.7, "p99": 143.3}}),
+      for example the C(chart_series) of P(ascend.serving.vllm_bench_report#filter).
     type: dict
     required: true
   title:
