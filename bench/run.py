@@ -139,8 +139,8 @@ def markdown(report):
             run["run"], run["wall_s"], run["rc"], run["loadavg_before"], (run.get("stats") or {}).get("changed")), "",
             "| task | wall s | slowest host s | nodes' CPU s |", "|---|---|---|---|"]
         for task in run["slowest_tasks"]:
-            lines.append("| %s | %s | %s | %s |" % (task["task"].replace("|", "\\|"), task["wall_s"],
-                                                   task["slowest_host_s"], task["node_cpu_s"]))
+            cells = (task["task"].replace("|", "\\|"), task["wall_s"], task["slowest_host_s"], task["node_cpu_s"])
+            lines.append("| %s | %s | %s | %s |" % cells)
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -365,8 +365,8 @@ def _ping_results(hosts, pairs):
             if res is None:
                 observed = 'not run'
             else:
-                observed = '%s/%s received, %s%% loss' % (res.get('received'), res.get('transmitted'),
-                                                         res.get('loss_pct'))
+                observed = '%s/%s received, %s%% loss' % (
+                    res.get('received'), res.get('transmitted'), res.get('loss_pct'))
             if end is receiver:
                 observed += ' (pinged from %s device %s)' % (sender[0], sender[1])
             findings.append(_finding(
@@ -392,7 +392,7 @@ def _ping_results(hosts, pairs):
 
 
 def _peer_order(peer):
-    host, _, device = peer.rpartition('/')
+    host, dummy, device = peer.rpartition('/')
     return (host, int(device) if device.isdigit() else -1, device)
 
 

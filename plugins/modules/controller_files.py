@@ -13,8 +13,9 @@ version_added: 0.2.0
 description:
   - Writes each file of O(files) on the Ansible controller, creating missing parent directories,
     and only when its content or mode differs (atomically); reports C(changed) when one did.
-  - All in the action plugin, on the controller - no module run, no connection: one task instead of
-    a M(ansible.builtin.file) plus a M(ansible.builtin.copy) per file (each a module run of its own).
+  - All in the action plugin, on the controller, with no module run and no connection; one task
+    instead of a M(ansible.builtin.file) plus a M(ansible.builtin.copy) per file (each a module run
+    of its own).
 author:
   - ascend.serving contributors (@ascend-serving)
 options:
