@@ -93,7 +93,7 @@ def tcp_results(wait_results, ports, address):
     for res, port in zip(wait_results, ports):
         ok = res.get('ok') is True or res.get('state') == 'started'
         out.append({'name': port['name'], 'address': address, 'port': int(port['port']), 'ok': ok,
-                    'error': None if ok else (res.get('msg') or 'unreachable')})
+                    'error': None if ok else (res.get('error') or res.get('msg') or 'unreachable')})
     return out
 
 
