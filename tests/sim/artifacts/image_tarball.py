@@ -76,6 +76,7 @@ def image_archive(tag, release, hardware, description, arch):
     """(archive bytes, index entry) of one image."""
     ref = "%s:%s" % (REPO, tag)
     marker = {"image": ref, "release": release, "hardware": hardware, "description": description}
+    builtin_env = ["ASCEND_SIM_RELEASE=/etc/ascend-sim-image.json"] if "built in" in description else []
     layer = _tar({
         "etc": (None, 0o755),
         "etc/ascend-sim-image.json": (json.dumps(marker, indent=2, sort_keys=True).encode() + b"\n", 0o644),
@@ -91,8 +92,7 @@ def image_archive(tag, release, hardware, description, arch):
             # Images with the custom operators built in point the fake vllm at their own release
             # marker (absent on the node: nothing to demand of it) instead of the node's, which
             # may demand the separately installed operators of the custom_ops method.
-            "Env": ["PATH=%s" % PATH, "ASCEND_SIM_IMAGE=%s" % ref]
-                   + (["ASCEND_SIM_RELEASE=/etc/ascend-sim-image.json"] if "built in" in description else []),
+            "Env": ["PATH=%s" % PATH, "ASCEND_SIM_IMAGE=%s" % ref] + builtin_env,
             "Cmd": ["/bin/bash"],
             "WorkingDir": "/vllm-workspace",
             "Labels": {"org.opencontainers.image.ref.name": tag, "org.opencontainers.image.version": release,
