@@ -74,14 +74,15 @@ options:
   parallel:
     description:
       - Maximum number of C(hccn_tool) commands running at the same time.
-      - A ping command mostly waits for replies, so the pings of a pass may use more threads than
-        the queries; see O(ping_parallel).
+      - See O(ping_parallel) for the pings.
     type: int
     default: 16
   ping_parallel:
     description:
-      - Maximum number of C(hccn_tool -ping) commands running at the same time.
-      - By default twice O(parallel).
+      - Maximum number of C(hccn_tool -ping) commands running at the same time (they run after
+        the queries).
+      - By default O(parallel). More at once shortens a long ping pass on a real node; on a
+        simulated cluster whose nodes share a few CPUs, hundreds of pings at once miss replies.
     type: int
   command_timeout:
     description:
@@ -410,7 +411,7 @@ def main():
     for option in ('parallel', 'ping_parallel', 'command_timeout'):
         if params[option] is not None and params[option] < 1:
             module.fail_json(msg='%s must be at least 1, got %d.' % (option, params[option]))
-    ping_parallel = params['ping_parallel'] or 2 * params['parallel']
+    ping_parallel = params['ping_parallel'] or params['parallel']
     checks = [check for check in hccn_tool.CHECKS if check in params['checks']]
 
     tool = find_binary(module, 'hccn_tool', params['hccn_tool_path'], HCCN_TOOL_DIRS, 'hccn_tool_path')
@@ -428,8 +429,7 @@ def main():
         rc, out, err = execute(argv, params['command_timeout'])
         return job, argv, rc, out, err
 
-    # The queries first (CPU-light, one thread each up to parallel), then the pings (mostly
-    # waiting for replies, so more at once), each pass over every device in turn.
+    # The queries first, then the pings (their own limit), each pass taking the devices in turn.
     results = []
     for jobs, workers in ((queries, params['parallel']), (pings_jobs, ping_parallel)):
         if jobs:
