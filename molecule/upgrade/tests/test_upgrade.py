@@ -202,6 +202,6 @@ def test_undeploy_leaves_no_unit_and_keeps_weights_and_operators():
         assert node(name, "test", "!", "-e", "/etc/ascend-serving").returncode == 0
         assert node(name, "test", "-d", "/root/.cache/Modelers_Park/DeepSeek-V3.2-Exp").returncode == 0
         assert node(name, "test", "-d", "/vllm-workspace/CANN").returncode == 0
-        assert node(name, "sh", "-c", "pgrep -f 'vllm serve' || true").stdout.strip() == ""
+        assert node(name, "sh", "-c", "pgrep -f '[v]llm serve' || true").stdout.strip() == ""
     again = playbook("undeploy.yml")
     assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-3000:]
