@@ -128,11 +128,11 @@ def test_upgrade_to_v0120rc1_one_instance_at_a_time_while_serving():
     samples = probe.samples
     assert len(samples) > 20, samples
     gaps = [s for s in samples if not any(s[1].values())]
-    assert not gaps, "no instance answered at %s" % [time.strftime("%H:%M:%S", time.gmtime(t)) for t, _ in gaps]
+    assert not gaps, "no instance answered at %s" % [time.strftime("%H:%M:%S", time.gmtime(gap[0])) for gap in gaps]
     # Each instance was down at some point (it was restarted), never both at once.
     for inst in HEADS:
-        assert any(not answered[inst] for _, answered in samples), "instance %s never went down" % inst
-    assert all(answered["a"] and answered["b"] for _, answered in samples[-2:])
+        assert any(not sample[1][inst] for sample in samples), "instance %s never went down" % inst
+    assert all(sample[1]["a"] and sample[1]["b"] for sample in samples[-2:])
 
 
 def test_broken_release_is_rolled_back_and_stops_the_rollout():
