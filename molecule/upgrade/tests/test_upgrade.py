@@ -148,6 +148,11 @@ def test_broken_release_is_rolled_back_and_stops_the_rollout():
         rec = state(name)
         assert rec["release"] == "v0.12.0rc1" and "--max-num-seqs 8" not in node(name, "cat", "/etc/ascend-serving/launch.sh").stdout
     assert completes(mgmt_url("node0"))
+    # The failed upgrade did not replace the files kept from the last successful one.
+    for name in ("node0", "node1"):
+        kept = json.loads(node(name, "cat", "/etc/ascend-serving/previous/state.json").stdout)
+        assert kept["release"] == "v0.11.0rc0"
+        assert node(name, "test", "!", "-e", "/etc/ascend-serving/previous.pending").returncode == 0
     assert (main_pid("node2"), main_pid("node3")) == pids_b
     assert completes(mgmt_url("node2"))
 
