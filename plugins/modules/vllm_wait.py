@@ -156,7 +156,10 @@ def _json(module, method, url, headers, timeout, body=None, what=''):
         headers = dict(headers, **{'Content-Type': 'application/json'})
     try:
         resp = open_url(url, method=method, data=data, headers=headers, timeout=timeout, validate_certs=False)
-        return json.loads(resp.read())
+        answer = json.loads(resp.read())
+        if not isinstance(answer, dict):
+            raise ValueError('a JSON %s, not an object' % type(answer).__name__)
+        return answer
     except HTTPError as exc:
         module.fail_json(msg='%s: %s answered HTTP %s%s' % (
             what, url, exc.code, ' (wrong or missing API key?)' if exc.code in (401, 403) else ''))
@@ -199,7 +202,7 @@ def units_only(module, systemctl):
         units[unit] = out.strip() or 'unknown'
     down = sorted(unit for unit, state in units.items() if state != 'active')
     if down:
-        module.fail_json(msg='%s is %s: it exited; see its journal' % (', '.join(down), units[down[0]]),
+        module.fail_json(msg='%s: it exited; see its journal' % ', '.join('%s is %s' % (unit, units[unit]) for unit in down),
                          healthy=False, units=units)
     module.exit_json(changed=False, healthy=True, units=units, elapsed=0, polls=0, last_error='')
 
