@@ -215,6 +215,21 @@ def slowest(tasks, top=TOP):
     return sorted((t for t in tasks if t["wall_s"] is not None), key=lambda t: t["wall_s"], reverse=True)[:top]
 
 
+def health_wait_s(events):
+    """Seconds spent waiting for a vLLM's /health, as the collection's vllm_wait module measured
+    them (its ``elapsed``; calls without a URL only check units and wait for nothing). Calls of one
+    task on several hosts (several instances' node0s) wait side by side: the longest counts."""
+    per_task = {}
+    for event in events:
+        data = event.get("event_data") or {}
+        res = data.get("res") or {}
+        if (event.get("event") in ("runner_on_ok", "runner_on_failed")
+                and str(data.get("task_action", "")).endswith("vllm_wait") and res.get("polls")):
+            task = data.get("task_uuid")
+            per_task[task] = max(per_task.get(task, 0.0), float(res.get("elapsed") or 0.0))
+    return round(sum(per_task.values()), 1)
+
+
 def play_stats(events):
     """Totals of the playbook_on_stats event: changed / failed / ok host-task counts."""
     for event in events:
@@ -295,6 +310,7 @@ def run_playbook(cluster_name, playbook, inventory, extravars=None, envvars=None
         "loadavg_after": round(os.getloadavg()[0], 2),
         "lowest_available_mib": watch.lowest,
         "stats": play_stats(events),
+        "health_wait_s": health_wait_s(events),
         "effective_config": config,
         "tasks": tasks,
         "slowest": slowest(tasks),

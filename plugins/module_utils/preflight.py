@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.ascend.serving.plugins.module_utils.comm_report import port_states
+from ansible_collections.ascend.serving.plugins.module_utils.npu_smi import ParseError, parse_info
 from ansible_collections.ascend.serving.plugins.module_utils.versions import VersionError, at_least, parse_key_values
 
 
@@ -31,10 +32,31 @@ def _df_available_kb(text):
         return None
 
 
+def npu_from_probe(probe):
+    """``(npu_info, error)`` from what the host probe saw of ``npu-smi info``.
+
+    ``probe``: ``{'path': found binary or None, 'searched': [...], 'rc': int, 'stdout': str,
+    'stderr': str}`` (the preflight role runs ``npu-smi info`` in its one round trip per host and
+    parses here, on the controller, with the parser of the npu_info module).
+    """
+    probe = probe or {}
+    if not probe.get('path'):
+        return {}, ('npu-smi was not found on %s: install the Ascend NPU driver'
+                    % ', '.join(probe.get('searched') or ['PATH']))
+    if probe.get('rc') != 0:
+        return {}, ('%s info exited with %s: %s: check the NPU driver (`npu-smi info`)'
+                    % (probe['path'], probe.get('rc'), (probe.get('stderr') or probe.get('stdout') or '').strip()))
+    try:
+        return parse_info(probe.get('stdout') or ''), None
+    except ParseError as exc:
+        return {}, 'cannot parse the output of %s info: %s' % (probe['path'], exc)
+
+
 def problems(observed, profile, host, required_arch='aarch64', max_hbm_used_pct=10, min_free_disk_gb=0):
     """Every problem of one host, as sentences naming the host, the item and the fix.
 
-    ``observed``: ``arch`` (uname -m), ``npu`` (npu_info result), ``versions`` ([driver version.info
+    ``observed``: ``arch`` (uname -m), ``npu`` (npu_info result) or ``npu_smi`` (what the host probe
+    saw of ``npu-smi info``, see npu_from_probe), ``versions`` ([driver version.info
     text, CANN ascend_toolkit_install.info text], '' when missing), ``ss`` (node0: the ``ss -Hltnp``
     output listing both the DP RPC and API ports, or one output per port), ``weights`` (stat of the weights dir or None), ``df`` (df -Pk output),
     ``role``, ``serving`` (the collection's vLLM unit is already active on the host: its HBM use
@@ -48,25 +70,31 @@ def problems(observed, profile, host, required_arch='aarch64', max_hbm_used_pct=
                    '(preflight_required_architecture)' % (host, arch or 'unknown', required_arch, required_arch))
 
     npu = observed.get('npu') or {}
-    want_chips = _get(profile, 'hardware', 'npus_per_node')
-    if npu.get('product') != hw:
-        out.append('%s: npu-smi reports an %s node but profile %s is for %s: choose a profile for %s hardware '
-                   '(vllm_profile)' % (host, npu.get('product') or 'unknown', _get(profile, 'profile', 'name'), hw,
-                                       npu.get('product')))
-    if want_chips and npu.get('chip_count') != want_chips:
-        out.append('%s: %s NPU chips found, the %s profile needs %s: check `npu-smi info` and the driver'
-                   % (host, npu.get('chip_count'), hw, want_chips))
-    for chip in npu.get('chips') or []:
-        ident = 'NPU %s chip %s' % (chip.get('npu_id'), chip.get('chip_id'))
-        if chip.get('health') != 'OK':
-            out.append('%s: %s Health is %s: `npu-smi info -t health -i %s -c %s`, then service the chip'
-                       % (host, ident, chip.get('health'), chip.get('npu_id'), chip.get('chip_id')))
-        used, total = chip.get('hbm_used_mb'), chip.get('hbm_total_mb')
-        if observed.get('serving'):
-            continue
-        if isinstance(used, int) and isinstance(total, int) and total > 0 and used * 100 > max_hbm_used_pct * total:
-            out.append('%s: %s already uses %d of %d MB HBM (more than %d%%): stop the processes `npu-smi info` '
-                       'lists on it (or raise preflight_max_hbm_used_pct)' % (host, ident, used, total, max_hbm_used_pct))
+    npu_error = None
+    if 'npu_smi' in observed:
+        npu, npu_error = npu_from_probe(observed['npu_smi'])
+    if npu_error:
+        out.append('%s: %s' % (host, npu_error))
+    else:
+        want_chips = _get(profile, 'hardware', 'npus_per_node')
+        if npu.get('product') != hw:
+            out.append('%s: npu-smi reports an %s node but profile %s is for %s: choose a profile for %s hardware '
+                       '(vllm_profile)' % (host, npu.get('product') or 'unknown', _get(profile, 'profile', 'name'), hw,
+                                           npu.get('product')))
+        if want_chips and npu.get('chip_count') != want_chips:
+            out.append('%s: %s NPU chips found, the %s profile needs %s: check `npu-smi info` and the driver'
+                       % (host, npu.get('chip_count'), hw, want_chips))
+        for chip in npu.get('chips') or []:
+            ident = 'NPU %s chip %s' % (chip.get('npu_id'), chip.get('chip_id'))
+            if chip.get('health') != 'OK':
+                out.append('%s: %s Health is %s: `npu-smi info -t health -i %s -c %s`, then service the chip'
+                           % (host, ident, chip.get('health'), chip.get('npu_id'), chip.get('chip_id')))
+            used, total = chip.get('hbm_used_mb'), chip.get('hbm_total_mb')
+            if observed.get('serving'):
+                continue
+            if isinstance(used, int) and isinstance(total, int) and total > 0 and used * 100 > max_hbm_used_pct * total:
+                out.append('%s: %s already uses %d of %d MB HBM (more than %d%%): stop the processes `npu-smi info` '
+                           'lists on it (or raise preflight_max_hbm_used_pct)' % (host, ident, used, total, max_hbm_used_pct))
 
     versions = list(observed.get('versions') or []) + ['', '']
     driver = parse_key_values(versions[0]).get('Version')

@@ -109,10 +109,10 @@ units:
   returned: always
   sample: {"ascend-vllm.service": "active"}
 elapsed:
-  description: Seconds waited.
-  type: int
+  description: Seconds waited for O(url) to answer 200 (to a tenth of a second; 0 without O(url)).
+  type: float
   returned: always
-  sample: 42
+  sample: 42.3
 polls:
   description: Number of polls made.
   type: int
@@ -253,20 +253,20 @@ def main():
             units[unit] = out.strip() or 'unknown'
         if healthy:
             found = serves(module, headers)
-            module.exit_json(changed=False, healthy=True, units=units, elapsed=int(time.time() - start),
+            module.exit_json(changed=False, healthy=True, units=units, elapsed=round(time.time() - start, 1),
                              polls=polls, last_error=last_error, **found)
         for unit, state in units.items():
             if state not in ('active', 'activating', 'reloading'):
                 module.fail_json(msg='%s is %s while waiting for %s: it exited; see its journal'
                                  % (unit, state, p['url']),
-                                 healthy=False, units=units, elapsed=int(time.time() - start), polls=polls,
+                                 healthy=False, units=units, elapsed=round(time.time() - start, 1), polls=polls,
                                  last_error=last_error)
         if time.time() - start >= p['timeout']:
             if not p['fail_on_timeout']:
-                module.exit_json(changed=False, healthy=False, units=units, elapsed=int(time.time() - start),
+                module.exit_json(changed=False, healthy=False, units=units, elapsed=round(time.time() - start, 1),
                                  polls=polls, last_error=last_error)
             module.fail_json(msg='%s did not answer 200 within %ds (last: %s)' % (p['url'], p['timeout'], last_error),
-                             healthy=False, units=units, elapsed=int(time.time() - start), polls=polls,
+                             healthy=False, units=units, elapsed=round(time.time() - start, 1), polls=polls,
                              last_error=last_error)
         time.sleep(p['interval'])
 

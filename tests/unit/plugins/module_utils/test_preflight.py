@@ -115,3 +115,50 @@ def test_busy_hbm_of_the_collections_own_running_service_is_expected():
     assert len(found) == 1 and found[0].startswith('n0: NPU 0 chip 1 Health is Critical'), found
     obs['serving'] = False
     assert len(problems(obs, PROFILE, 'n0')) == 2
+
+
+# --- npu-smi read by the host probe, parsed on the controller ---------------------------------
+
+NPU_SMI = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'npu-smi-info')
+A3_PROFILE = dict(PROFILE, hardware={'name': 'a3', 'npus_per_node': 16})
+
+
+def probed(stdout=None, **probe):
+    obs = healthy()
+    del obs['npu']
+    with open(os.path.join(NPU_SMI, 'a3-ascend910-24.1.rc3.7-noproc-vllm-ascend-2666.txt')) as handle:
+        sample = handle.read()
+    obs['npu_smi'] = dict({'path': '/usr/local/sbin/npu-smi', 'rc': 0,
+                           'stdout': sample if stdout is None else stdout, 'stderr': ''}, **probe)
+    return obs
+
+
+def test_npu_smi_from_the_probe_of_a_real_a3_is_parsed_and_passes():
+    # The real A3 sample: 8 NPUs x 2 chips, every Health OK, about 3.4 GB of 64 GB HBM in use.
+    assert problems(probed(), A3_PROFILE, 'n0', min_free_disk_gb=700) == []
+
+
+def test_npu_smi_from_the_probe_is_checked_like_npu_info():
+    # The same real sample against a 4-chip profile: the chip count is wrong.
+    assert problems(probed(), PROFILE, 'n0') == ['n0: 16 NPU chips found, the a3 profile needs 4: check `npu-smi info` and the driver']
+
+
+def test_npu_smi_missing_is_one_problem_naming_where_it_was_searched():
+    found = problems(probed(path=None, searched=['PATH', '/usr/local/bin']), A3_PROFILE, 'n0')
+    assert found == ['n0: npu-smi was not found on PATH, /usr/local/bin: install the Ascend NPU driver']
+
+
+def test_npu_smi_failing_is_one_problem_with_its_message():
+    found = problems(probed(stdout='', rc=255, stderr='dcmi model initialized failed, because the device is used. ret is -8020\n'),
+                     A3_PROFILE, 'n0')
+    assert found == ['n0: /usr/local/sbin/npu-smi info exited with 255: dcmi model initialized failed, because the device is '
+                     'used. ret is -8020: check the NPU driver (`npu-smi info`)']
+
+
+def test_npu_smi_unparsable_is_one_problem_and_the_other_checks_still_run():
+    obs = probed(stdout='no table here\n')
+    obs['arch'] = 'x86_64'
+    found = problems(obs, A3_PROFILE, 'n0')
+    assert len(found) == 2
+    assert found[0].startswith("n0: architecture is x86_64")
+    assert found[1].startswith('n0: cannot parse the output of /usr/local/sbin/npu-smi info: ')
