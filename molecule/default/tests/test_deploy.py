@@ -152,6 +152,21 @@ def test_api_key_from_vault_is_required_never_logged_and_root_only(tmp_path):
     assert http(mgmt + "/v1/models")[0] == 200
 
 
+def test_check_mode_shows_a_knob_change_and_changes_nothing():
+    repaired = deploy()
+    assert repaired.returncode == 0, repaired.out[-3000:]
+    pids = (main_pid("node0"), main_pid("node1"))
+    scripts = [node(name, "cat", "/etc/ascend-serving/launch.sh").stdout for name in ("node0", "node1")]
+    res = deploy("--check", "--diff", "-e", "vllm_max_num_seqs=8")
+    assert res.returncode == 0, res.out[-3000:]
+    added = [line for line in res.stdout.splitlines() if line.startswith("+exec vllm serve ")]
+    assert len(added) == 2 and all("--max-num-seqs 8" in line for line in added), res.stdout[-3000:]
+    assert "instance default would (re)start; run without --check to start it and check its endpoint" in res.stdout
+    assert "/v1/completions" not in res.stdout.split("would (re)start")[-1]  # the endpoint is not checked
+    assert (main_pid("node0"), main_pid("node1")) == pids
+    assert [node(name, "cat", "/etc/ascend-serving/launch.sh").stdout for name in ("node0", "node1")] == scripts
+
+
 def test_knob_change_restarts_the_whole_instance_once():
     repaired = deploy()
     assert repaired.returncode == 0, repaired.stdout[-3000:]
