@@ -210,3 +210,36 @@ def test_undeploy_leaves_no_unit_and_keeps_weights_and_operators():
         assert node(name, "sh", "-c", "pgrep -f '[v]llm serve' || true").stdout.strip() == ""
     again = playbook("undeploy.yml")
     assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-3000:]
+
+
+STAMPS = ("import glob, json; print(json.dumps([json.load(open(p)) "
+          "for p in sorted(glob.glob('/opt/ascend-serving/ops/*.json'))]))")
+
+
+def sha256(name, path):
+    return node(name, "sha256sum", path).stdout.split()[0]
+
+
+def test_undeploy_purge_restores_cann_and_removes_the_operators():
+    # After the plain undeploy above: the operators' stamps, backups and MLAPO install are still there.
+    before = {}
+    for name in NODES:
+        stamps = json.loads(node(name, "python3", "-c", STAMPS).stdout)
+        backups = dict(item for stamp in stamps for item in (stamp.get("backups") or {}).items())
+        mlapo = sorted({stamp["mlapo_install_path"] for stamp in stamps if stamp.get("mlapo_install_path")})
+        assert backups and mlapo, (name, stamps)
+        originals = dict((dest, sha256(name, backup)) for dest, backup in backups.items())
+        # The custom operators replaced each of these files: the purge has something to restore.
+        assert all(sha256(name, dest) != original for dest, original in originals.items()), originals
+        assert all(node(name, "test", "-d", path).returncode == 0 for path in mlapo)
+        before[name] = (originals, mlapo)
+    res = playbook("undeploy.yml", {"undeploy_purge": True})
+    assert res.returncode == 0, res.out[-3000:]
+    for name, (originals, mlapo) in before.items():
+        assert dict((dest, sha256(name, dest)) for dest in originals) == originals
+        assert all(node(name, "test", "!", "-e", path).returncode == 0 for path in mlapo)
+        assert node(name, "test", "!", "-e", "/opt/ascend-serving").returncode == 0
+        # The plain undeploy removed state.json, which named the weights: a later purge keeps them.
+        assert node(name, "test", "-d", "/root/.cache/Modelers_Park/DeepSeek-V3.2-Exp").returncode == 0
+    again = playbook("undeploy.yml", {"undeploy_purge": True})
+    assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-3000:]
