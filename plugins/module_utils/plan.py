@@ -36,6 +36,7 @@ import re
 from ansible_collections.ascend.serving.plugins.module_utils.profile import (
     install_method,
     missing_checksums,
+    missing_pins,
 )
 
 RUNTIME_VARS = ("node0_ip", "local_ip", "nic_name")
@@ -198,6 +199,7 @@ def host_plan(topology, host, discovered=None):
     if missing:
         notes.append("install method %s: no sha256 for %s (upstream publishes none): set vllm_artifact_sha256 "
                      "before deploying" % (_get(profile, ("release", "install_method")), ", ".join(missing)))
+    notes.extend(missing_pins(profile))
 
     return {
         "host": host,
@@ -211,6 +213,8 @@ def host_plan(topology, host, discovered=None):
         "dp_ranks": list(entry["dp_ranks"]),
         "tp_size": entry["tp_size"],
         "model": argv[2],
+        # model.revision: the weights revision pinned (vllm_model_revision; --revision for a hub id), or None.
+        "model_revision": _get(profile, ("model", "revision")),
         "served_model_name": serve.get("served_model_name"),
         "port": serve.get("port"),
         "data_parallel_rpc_port": par.get("data_parallel_rpc_port"),

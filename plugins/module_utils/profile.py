@@ -328,7 +328,50 @@ def _finalize(profile):
     return profile
 
 
+# Supply-chain pins (docs/profiles.md "Pins"): the image install method's digest
+# (release.install_methods.<m>.digest) and a hub id's revision (model.revision, passed to
+# `vllm serve --revision`). preflight_require_checksums requires both; otherwise plan notes warn.
+IMAGE_DIGEST_VAR = "vllm_image_digest"
+MODEL_REVISION_VARS = ("vllm_model_revision", "model_weights_revision")
+_IMAGE_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+_REVISION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
+
+
+def _is_hub_id(model_path):
+    """A model path vLLM downloads (a ModelScope / Hugging Face id), not a directory."""
+    return isinstance(model_path, str) and bool(model_path) and not model_path.startswith("/")
+
+
+def _image_method(method):
+    """The selected method pulls an image (no artifacts of its own): what ascend_ops treats as ``image``."""
+    return isinstance(method, dict) and bool(method.get("image")) and not method.get("artifacts")
+
+
+def _apply_pins(profile, host_vars):
+    digest = host_vars.get(IMAGE_DIGEST_VAR)
+    if digest:
+        method = _get_path(profile, ("release", "install_methods", _get_path(profile, ("release", "install_method"))))
+        if isinstance(method, dict):
+            method["digest"] = str(digest).strip()
+    given = [(var, str(host_vars[var]).strip()) for var in MODEL_REVISION_VARS if host_vars.get(var)]
+    if len(set(value for _var, value in given)) > 1:
+        raise ProfileError("%s disagree (%s): the weights are downloaded and served at one revision; set only %s"
+                           % (" and ".join(var for var, _v in given),
+                              ", ".join("%s=%s" % item for item in given), MODEL_REVISION_VARS[0]))
+    if given:
+        if not isinstance(profile.get("model"), dict):
+            profile["model"] = {}
+        profile["model"]["revision"] = given[0][1]
+    revision = _get_path(profile, ("model", "revision"))
+    if revision and _is_hub_id(_get_path(profile, ("model", "path"))):
+        if not isinstance(profile.get("serve"), dict):
+            profile["serve"] = {}
+        if profile["serve"].get("revision") is None:
+            profile["serve"]["revision"] = revision
+
+
 def _apply_artifact_vars(profile, host_vars):
+    _apply_pins(profile, host_vars)
     sums = host_vars.get(ARTIFACT_SHA256_VAR)
     base = host_vars.get(ARTIFACT_BASE_URL_VAR)
     if not sums and not base:
@@ -446,6 +489,10 @@ def profile_problems(profile, require_checksums=False):
             elif not isinstance(digest, str) or not _SHA256_RE.match(digest):
                 problems.append("release %s artifact '%s' sha256 %r is not 64 lowercase hex digits"
                                 % (release.get("name"), key, digest))
+    problems.extend(_pin_format_problems(profile))
+    if require_checksums:
+        problems.extend("%s; preflight_require_checksums is true, so this is required" % text
+                        for text in missing_pins(profile))
     return ["profile %s: %s" % (pname, p) for p in problems]
 
 
@@ -453,3 +500,53 @@ def missing_checksums(profile):
     """Names of the selected install method's artifacts whose sha256 is not set."""
     method = install_method(profile)
     return sorted(k for k, a in (method.get("artifacts") or {}).items() if not (a or {}).get("sha256"))
+
+
+def _pin_format_problems(profile):
+    """A digest or revision that is set must be well formed (always checked)."""
+    problems = []
+    method_name = _get_path(profile, ("release", "install_method"))
+    method = install_method(profile)
+    digest = method.get("digest") if isinstance(method, dict) else None
+    if digest is not None and (not isinstance(digest, str) or not _IMAGE_DIGEST_RE.match(digest)):
+        problems.append("release.install_methods.%s.digest is %r: an image digest is sha256:<64 lowercase hex digits> "
+                        "(fix %s)" % (method_name, digest, IMAGE_DIGEST_VAR))
+    revision = _get_path(profile, ("model", "revision"))
+    if revision is not None and (not isinstance(revision, str) or not _REVISION_RE.match(revision)):
+        problems.append("model.revision is %r: a revision is a commit id, tag or branch name (letters, digits, "
+                        "._/-; fix %s)" % (revision, MODEL_REVISION_VARS[0]))
+    served = _get_path(profile, ("serve", "revision"))
+    if served is not None and served != revision:
+        problems.append("serve.revision is %r but model.revision is %r: the pin is model.revision (%s), which also "
+                        "becomes --revision; drop serve.revision" % (served, revision, MODEL_REVISION_VARS[0]))
+    return problems
+
+
+def missing_pins(profile):
+    """What is pulled or downloaded by a movable name: one sentence each, naming the variable to set.
+
+    The image of an image install method without ``digest``; a hub id model path without
+    ``model.revision`` (and whether vLLM would run the hub's code, ``trust_remote_code``).
+    """
+    out = []
+    release = profile.get("release") or {}
+    method_name = release.get("install_method")
+    method = install_method(profile)
+    if _image_method(method) and not method.get("digest"):
+        image = method.get("image")
+        out.append(
+            "release %s install method %s: image %s is not pinned by digest (a tag can be moved to another build, so "
+            "the nodes of one instance could run different builds); set %s: sha256:<digest> in the inventory "
+            "(profile key release.install_methods.%s.digest). Get the digest on a trusted host: docker pull %s && "
+            "docker image inspect --format '{{index .RepoDigests 0}}' %s (the part after @)"
+            % (release.get("name"), method_name, image, IMAGE_DIGEST_VAR, method_name, image, image))
+    model_path = _get_path(profile, ("model", "path"))
+    if _is_hub_id(model_path) and not _get_path(profile, ("model", "revision")):
+        remote_code = _get_path(profile, ("serve", "trust_remote_code")) is True
+        out.append(
+            "model %s is a hub id with no revision: vLLM downloads whatever its default branch holds when it "
+            "starts%s; set %s (or model_weights_revision) to a commit id or tag of %s (its ModelScope / Hugging "
+            "Face page lists them), or serve a verified local directory (vllm_model_path)"
+            % (model_path, ", and with trust_remote_code runs that repository's Python code as root"
+               if remote_code else "", MODEL_REVISION_VARS[0], model_path))
+    return out

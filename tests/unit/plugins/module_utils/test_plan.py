@@ -544,3 +544,16 @@ def test_plan_table():
     assert lines[2].split()[:5] == ["node1", "default", "headless", "1/2", "16"]
     single = plan_table(plan_for(*seed_inventory("deepseek-v3.2-exp-w8a8-a3-v0.11.0rc0")))
     assert "(single node)" in single[1]
+
+
+def test_plan_notes_unpinned_image_and_hub_id_and_records_the_revision():
+    plan = plan_for(*seed_inventory("deepseek-v3.2-exp-w8a8-a3-v0.11.0rc0"))["node0"]
+    pins = [n for n in plan["notes"] if "is not pinned by digest" in n or "is a hub id with no revision" in n]
+    assert len(pins) == 2 and "vllm_image_digest" in pins[0] and "trust_remote_code" in pins[1]
+    assert plan["model_revision"] is None and "--revision" not in plan["argv"]
+    pinned = plan_for(*seed_inventory("deepseek-v3.2-exp-w8a8-a3-v0.11.0rc0", node0_vars={
+        "vllm_image_digest": "sha256:" + "0" * 64, "vllm_model_revision": "8f3c2a1"}))["node0"]
+    assert [n for n in pinned["notes"] if "pinned" in n or "revision" in n] == []
+    assert pinned["model_revision"] == "8f3c2a1"
+    assert pinned["argv"][pinned["argv"].index("--revision") + 1] == "8f3c2a1"
+    assert check_argv(pinned["argv"]) == []

@@ -18,6 +18,7 @@ from ansible_collections.ascend.serving.plugins.module_utils.profile import (
     host_overrides,
     install_method,
     missing_checksums,
+    missing_pins,
     profile_problems,
 )
 
@@ -143,7 +144,8 @@ def test_artifact_vars_fill_checksums_and_mirror():
     sums = dict((k, "%064x" % i) for i, k in enumerate(
         ("sfa", "custom_ops_wheel", "mlapo", "torch_npu_wheel", "libopsproto")))
     host_vars = {"vllm_profile": "deepseek-v3.2-exp-w8a8-a3-v0.11.0rc0", "vllm_install_method": "custom_ops",
-                 "vllm_artifact_sha256": sums, "vllm_artifact_base_url": "http://mirror.example/a3"}
+                 "vllm_artifact_sha256": sums, "vllm_artifact_base_url": "http://mirror.example/a3",
+                 "vllm_model_revision": "v1.0"}
     profile = STORE.resolve_for_host(host_vars)
     method = install_method(profile)
     assert method["artifacts"]["sfa"]["sha256"] == sums["sfa"]
@@ -164,14 +166,15 @@ def test_release_image_follows_the_install_method_unless_set():
 
 def test_missing_checksums_are_required_when_asked():
     profile = STORE.resolve_for_host({"vllm_profile": "deepseek-v3.2-exp-w8a8-a2-v0.11.0rc0",
-                                      "vllm_install_method": "custom_ops"})
+                                      "vllm_install_method": "custom_ops", "vllm_model_revision": "v1.0"})
     assert missing_checksums(profile) == ["custom_ops_wheel", "libopsproto", "mlapo", "sfa", "torch_npu_wheel"]
     assert profile_problems(profile) == []
     problems = profile_problems(profile, require_checksums=True)
     assert len(problems) == 5
     assert all("upstream publishes no checksums" in p and "vllm_artifact_sha256" in p for p in problems)
-    # The image method has no artifacts to check.
-    image = STORE.resolve("deepseek-v3.2-exp-w8a8-a2-v0.11.0rc0")
+    # The image method has no artifacts to check; its image digest (test_pins_*) is another matter.
+    image = STORE.resolve_for_host({"vllm_profile": "deepseek-v3.2-exp-w8a8-a2-v0.11.0rc0",
+                                    "vllm_image_digest": "sha256:" + "a" * 64, "vllm_model_revision": "v1.0"})
     assert profile_problems(image, require_checksums=True) == []
 
 
@@ -258,3 +261,75 @@ def test_bad_layer_reference(tmp_path):
 def test_default_profile_dir_is_in_the_collection():
     assert default_profile_dir().endswith(os.path.join("playbooks", "vars", "profiles"))
     assert os.path.isdir(os.path.join(default_profile_dir(), "releases"))
+
+
+# -- supply-chain pins: image digest, hub revision (issue 21 item 8) --------------------------------
+W8A8_A3 = "deepseek-v3.2-exp-w8a8-a3-v0.11.0rc0"
+DIGEST = "sha256:" + "ab" * 32
+
+
+def test_pins_are_required_under_require_checksums_and_named():
+    profile = STORE.resolve_for_host({"vllm_profile": W8A8_A3})
+    assert profile_problems(profile) == []
+    problems = profile_problems(profile, require_checksums=True)
+    assert len(problems) == 2
+    image, model = problems
+    assert image.startswith("profile %s: release v0.11.0rc0 install method image: image "
+                            "quay.io/ascend/vllm-ascend:v0.11.0rc0-a3-deepseek-v3.2-exp is not pinned by digest" % W8A8_A3)
+    for fragment in ("set vllm_image_digest: sha256:<digest>", "release.install_methods.image.digest",
+                     "docker image inspect --format '{{index .RepoDigests 0}}'", "preflight_require_checksums is true"):
+        assert fragment in image
+    assert "model vllm-ascend/DeepSeek-V3.2-Exp-W8A8 is a hub id with no revision" in model
+    assert "trust_remote_code runs that repository's Python code as root" in model
+    assert "set vllm_model_revision (or model_weights_revision)" in model
+
+
+def test_pins_missing_are_listed_without_failing():
+    profile = STORE.resolve_for_host({"vllm_profile": W8A8_A3})
+    assert [text.split(":")[0] for text in missing_pins(profile)] == [
+        "release v0.11.0rc0 install method image", "model vllm-ascend/DeepSeek-V3.2-Exp-W8A8 is a hub id with no revision"]
+    # BF16 serves a local directory: only the image is unpinned; custom_ops pulls no image.
+    bf16 = STORE.resolve_for_host({"vllm_profile": "deepseek-v3.2-exp-bf16-a3-v0.11.0rc0"})
+    assert len(missing_pins(bf16)) == 1 and "is not pinned by digest" in missing_pins(bf16)[0]
+    custom = STORE.resolve_for_host({"vllm_profile": "deepseek-v3.2-exp-bf16-a3-v0.11.0rc0",
+                                     "vllm_install_method": "custom_ops"})
+    assert missing_pins(custom) == []
+
+
+def test_pins_from_the_inventory_fill_the_profile():
+    profile = STORE.resolve_for_host({"vllm_profile": W8A8_A3, "vllm_image_digest": DIGEST,
+                                      "vllm_model_revision": "v1.0"})
+    assert install_method(profile)["digest"] == DIGEST
+    assert profile["model"]["revision"] == "v1.0"
+    # A hub id is downloaded by vLLM: the revision is passed to `vllm serve --revision`.
+    assert profile["serve"]["revision"] == "v1.0"
+    assert missing_pins(profile) == [] and profile_problems(profile, require_checksums=True) == []
+    # model_weights_revision (the model_weights role's variable) is the same pin.
+    same = STORE.resolve_for_host({"vllm_profile": W8A8_A3, "model_weights_revision": "abc123"})
+    assert same["model"]["revision"] == same["serve"]["revision"] == "abc123"
+    # A local directory keeps the revision for the download but vllm serve gets no --revision.
+    local = STORE.resolve_for_host({"vllm_profile": W8A8_A3, "vllm_model_path": "/data/w8a8",
+                                    "vllm_model_revision": "v1.0"})
+    assert local["model"]["revision"] == "v1.0" and "revision" not in local["serve"]
+    assert [p for p in missing_pins(local) if "hub id" in p] == []
+
+
+def test_pins_disagreeing_revisions_are_refused():
+    with pytest.raises(ProfileError, match="vllm_model_revision and model_weights_revision disagree "
+                                           r"\(vllm_model_revision=v1, model_weights_revision=v2\)"):
+        STORE.resolve_for_host({"vllm_profile": W8A8_A3, "vllm_model_revision": "v1", "model_weights_revision": "v2"})
+
+
+@pytest.mark.parametrize("host_vars, message", [
+    ({"vllm_image_digest": "sha256:XYZ"},
+     "release.install_methods.image.digest is 'sha256:XYZ': an image digest is sha256:<64 lowercase hex digits> "
+     "(fix vllm_image_digest)"),
+    ({"vllm_image_digest": "ab" * 32}, "an image digest is sha256:<64 lowercase hex digits>"),
+    ({"vllm_model_revision": "v1 --trust-remote-code"}, "model.revision is 'v1 --trust-remote-code': a revision is"),
+    ({"vllm_profile_overrides": {"serve": {"revision": "main"}}},
+     "serve.revision is 'main' but model.revision is None: the pin is model.revision (vllm_model_revision)"),
+])
+def test_pins_malformed_are_always_refused(host_vars, message):
+    profile = STORE.resolve_for_host(dict(host_vars, vllm_profile=W8A8_A3))
+    problems = profile_problems(profile)
+    assert len(problems) == 1 and message in problems[0], problems

@@ -238,6 +238,7 @@ def test_all_problems_are_reported_together():
 def test_checksums_are_required_only_when_asked():
     hosts, groups = inventory(W8A8_A3, ["n0"], vllm_install_method="custom_ops")
     hosts["n0"]["vllm_install_method"] = "custom_ops"
+    hosts["n0"]["vllm_model_revision"] = "v1.0"  # the hub id's pin (test_profile.py test_pins_*)
     assert validate(hosts, groups, STORE)["hosts"]["n0"]["profile"]["release"]["install_method"] == "custom_ops"
     errors = errors_of(hosts, groups, require_checksums=True)
     assert len(errors) == 5
