@@ -22,26 +22,34 @@ def vllm_env_file(host_plan, extra=None):
     return service.env_file(_host_plan(host_plan, 'vllm_env_file'), plain(extra) if extra else None)
 
 
-def vllm_service_launch(host_plan, env_paths, runtime='host', image=None, npus=None, model_mount=None):
+def vllm_service_launch(host_plan, env_paths, runtime='host', image=None, npus=None, model_mount=None, auth=False,
+                        run_digest=None, unit='ascend-vllm.service', image_name=None):
     try:
         return service.launch_script(_host_plan(host_plan, 'vllm_service_launch'), plain(env_paths),
-                                     runtime=runtime, image=image, npus=npus, model_mount=model_mount)
+                                     runtime=runtime, image=image, npus=npus, model_mount=model_mount,
+                                     auth=bool(auth), run_digest=run_digest, unit=unit,
+                                     image_name=image_name)
     except service.ServiceError as exc:
         raise AnsibleFilterError(str(exc))
 
 
-def vllm_service_unit(host_plan, launch_path, managed_comment):
-    return service.unit_file(_host_plan(host_plan, 'vllm_service_unit'), launch_path, managed_comment)
+def vllm_service_unit(host_plan, launch_path, managed_comment, runtime='host'):
+    try:
+        return service.unit_file(_host_plan(host_plan, 'vllm_service_unit'), launch_path, managed_comment,
+                                 runtime=runtime)
+    except service.ServiceError as exc:
+        raise AnsibleFilterError(str(exc))
 
 
 def vllm_plan_digest(host_plan):
     return service.plan_digest(_host_plan(host_plan, 'vllm_plan_digest'))
 
 
-def vllm_service_state(host_plan, runtime='auto'):
+def vllm_service_state(host_plan, runtime='auto', auth=False, image_id=None):
     """The state record (state.json) of the node this plan is for."""
     try:
-        return service.node_state(_host_plan(host_plan, 'vllm_service_state'), runtime)
+        return service.node_state(_host_plan(host_plan, 'vllm_service_state'), runtime, auth=auth,
+                                  image_id=image_id or None)
     except service.ServiceError as exc:
         raise AnsibleFilterError(str(exc))
 

@@ -408,6 +408,62 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# A value may refer to $NAME / ${NAME} (expanded when the file is sourced) but never run a
+# command: no command substitution, no backticks, no line breaks (module_utils/plan.sh_expanding).
+_UNSAFE_VALUE = (("$(", "command substitution $(...)"), ("`", "a backtick"), ("\n", "a line break"),
+                 ("\r", "a carriage return"))
+# Names that end up in systemd units, file names and the API: letters, digits and ._- (the served
+# model name may also hold / and :, as hub ids do).
+_SERVED_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+_MODEL_PATH_BAD_RE = re.compile(r"[\s\x00-\x1f\x7f%\"'\\`$]")
+
+
+def env_problems(where, env):
+    """Problems of one ``NAME: value`` environment mapping (profile ``env`` or an install
+    method's ``env``): valid names, string values, scopes, and values that cannot run commands."""
+    problems = []
+    if env is None:
+        return problems
+    if not isinstance(env, dict):
+        return ["%s must be a mapping of NAME: value" % where]
+    for name, value in env.items():
+        if not _ENV_NAME_RE.match(str(name)):
+            problems.append("%s.%s is not a valid environment variable name (letters, digits, _; not starting with "
+                            "a digit)" % (where, name))
+        values = value.values() if isinstance(value, dict) else [value]
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(ENV_SCOPES))
+            if unknown:
+                problems.append("%s.%s: scoped values may only use %s, not %s"
+                                % (where, name, " / ".join(ENV_SCOPES), ", ".join(map(str, unknown))))
+        for item in values:
+            if item is not None and (isinstance(item, bool) or not isinstance(item, (str, int, float))):
+                problems.append("%s.%s is %r: environment values are strings; quote it (e.g. \"true\" or \"True\")"
+                                % (where, name, item))
+            elif isinstance(item, str):
+                for bad, what in _UNSAFE_VALUE:
+                    if bad in item:
+                        problems.append("%s.%s contains %s: values are sourced by the service's shell as root, so "
+                                        "only $NAME / ${NAME} may expand; write the value out literally"
+                                        % (where, name, what))
+    return problems
+
+
+def name_problems(profile):
+    """The served model name and the model path go into systemd units and scripts: refuse what
+    could break out of them (whitespace, control characters, quotes, %)."""
+    problems = []
+    served = _get_path(profile, ("serve", "served_model_name"))
+    if served is not None and (not isinstance(served, str) or not _SERVED_NAME_RE.match(served)):
+        problems.append("serve.served_model_name is %r: use letters, digits and ._:/- only, starting with a letter or "
+                        "digit (set vllm_served_model_name)" % (served,))
+    model_path = _get_path(profile, ("model", "path"))
+    if isinstance(model_path, str) and _MODEL_PATH_BAD_RE.search(model_path):
+        problems.append("model.path is %r: whitespace, control characters, quotes, backslashes, $ and %% are not allowed "
+                        "in a weights path or hub id (rename the directory; set vllm_model_path)" % (model_path,))
+    return problems
+
+
 def profile_problems(profile, require_checksums=False):
     """Consistency problems of a resolved profile, as a list of messages.
 
@@ -437,23 +493,11 @@ def profile_problems(profile, require_checksums=False):
     need_int(("parallel", "data_parallel_rpc_port"), 1, 65535)
     need_int(("serve", "port"), 1, 65535)
 
-    env = profile.get("env") or {}
-    if not isinstance(env, dict):
-        problems.append("env must be a mapping of NAME: value")
-        env = {}
-    for name, value in env.items():
-        if not _ENV_NAME_RE.match(str(name)):
-            problems.append("env.%s is not a valid environment variable name" % name)
-        values = value.values() if isinstance(value, dict) else [value]
-        if isinstance(value, dict):
-            unknown = sorted(set(value) - set(ENV_SCOPES))
-            if unknown:
-                problems.append("env.%s: scoped values may only use %s, not %s"
-                                % (name, " / ".join(ENV_SCOPES), ", ".join(map(str, unknown))))
-        for item in values:
-            if item is not None and (isinstance(item, bool) or not isinstance(item, (str, int, float))):
-                problems.append("env.%s is %r: environment values are strings; quote it (e.g. \"true\" or \"True\")"
-                                % (name, item))
+    problems.extend(env_problems("env", profile.get("env")))
+    for mname, method in sorted(((_get_path(profile, ("release", "install_methods")) or {}).items())):
+        if isinstance(method, dict):
+            problems.extend(env_problems("release.install_methods.%s.env" % mname, method.get("env")))
+    problems.extend(name_problems(profile))
 
     serve = profile.get("serve") or {}
     if not isinstance(serve, dict):

@@ -20,6 +20,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
+import re
+
 from ansible_collections.ascend.serving.plugins.module_utils.profile import (
     ProfileError,
     ProfileStore,
@@ -62,6 +64,9 @@ class TopologyError(ValueError):
     def __init__(self, errors):
         self.errors = list(errors)
         super(TopologyError, self).__init__(format_errors(self.errors))
+
+
+_INSTANCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
 def format_errors(errors):
@@ -171,6 +176,11 @@ def validate(hosts, groups, store, require_checksums=False):
     topo_instances = {}
     for name, members in instances.items():
         inst_errors = []
+        if not _INSTANCE_RE.match(name):
+            inst_errors.append(
+                "hosts %s: vllm_instance %r is not a valid instance name: use letters, digits and ._- only, starting "
+                "with a letter or digit, at most 63 characters (it names the instance in units, reports and "
+                "file names)" % (", ".join(members), name))
         first = [h for h in members if roles.get(h) == "node0"]
         rest = [h for h in members if roles.get(h) == "headless"]
         label = "instance '%s'" % name

@@ -45,7 +45,11 @@ options:
     elements: str
     default: []
   api_key:
-    description: Sent as a bearer token (C(/health) needs none; C(/v1/...) does when vLLM has an API key).
+    description:
+      - Sent as a bearer token (C(/health) needs none; C(/v1/...) does when vLLM has an API key).
+      - With O(served_model), the module also proves the key is enforced - C(/v1/models) without it
+        must answer 401 - and fails when the endpoint serves without the key (a key that never
+        reached vLLM).
     type: str
   served_model:
     description: Once healthy, C(/v1/models) must answer 200 and list this model id.
@@ -132,6 +136,11 @@ completion_text:
   type: str
   returned: when checked
   sample: " bright"
+auth_enforced:
+  description: True when O(api_key) and O(served_model) were given and C(/v1/models) refused a request without the key.
+  type: bool
+  returned: when checked
+  sample: true
 """
 
 import json
@@ -169,10 +178,29 @@ def _json(module, method, url, headers, timeout, body=None, what=''):
         module.fail_json(msg='%s: %s: %s' % (what, url, exc))
 
 
+def requires_key(module):
+    """With an API key: /v1/models without it must be refused (401), or the key does not protect
+    the endpoint."""
+    url = _api(module.params['url'], '/v1/models')
+    try:
+        open_url(url, method='GET', headers={}, timeout=30, validate_certs=False)
+    except HTTPError as exc:
+        if exc.code == 401:
+            return
+        module.fail_json(msg='the API key check: %s without the key answered HTTP %s, expected 401' % (url, exc.code))
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg='the API key check: %s: %s' % (url, exc))
+    module.fail_json(msg='%s answers without the API key: the endpoint is open although a key is set (vLLM did not '
+                         'get VLLM_API_KEY); stop the service and check its launch script and secret.env' % url)
+
+
 def serves(module, headers):
     """The healthy server lists the served model and completes the prompt (what the options ask)."""
     p = module.params
     found = {}
+    if p['served_model'] and p['api_key']:
+        requires_key(module)
+        found['auth_enforced'] = True
     if p['served_model']:
         listed = _json(module, 'GET', _api(p['url'], '/v1/models'), headers, 30, what='the served model')
         found['models'] = [m.get('id') for m in (listed or {}).get('data') or [] if isinstance(m, dict)]

@@ -37,8 +37,18 @@ class Health(http.server.BaseHTTPRequestHandler):
         if body is not None:
             self.wfile.write(body)
 
+    def _refused(self):
+        """vLLM with an API key: /v1/... without ``Authorization: Bearer <key>`` is 401."""
+        if self.server.api_key and self.path.startswith('/v1/') and \
+                self.headers.get('Authorization') != 'Bearer %s' % self.server.api_key:
+            self._answer(401, {'error': 'Unauthorized'})
+            return True
+        return False
+
     def do_GET(self):  # noqa: N802 - http.server's name
         self._record()
+        if self._refused():
+            return
         if self.path == '/health':
             self._answer(self.server.status)
         elif self.path == '/v1/models':
@@ -49,6 +59,8 @@ class Health(http.server.BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 - http.server's name
         raw = self.rfile.read(int(self.headers.get('Content-Length') or 0))
         self._record(json.loads(raw.decode('utf-8')) if raw else None)
+        if self._refused():
+            return
         if self.path == '/v1/completions':
             self._answer(*self.server.completion)
         else:
@@ -66,6 +78,7 @@ def server():
     srv.completion = (200, {'id': 'cmpl-1', 'object': 'text_completion', 'model': 'deepseek_v3.2',
                             'choices': [{'index': 0, 'text': ' bright', 'finish_reason': 'length'}]})
     srv.requests = []
+    srv.api_key = None
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv
@@ -141,6 +154,7 @@ def test_bad_timing_is_refused(server):
 
 def test_serves_lists_the_model_and_completes_with_the_api_key(server):
     server.status = 200
+    server.api_key = 'sk-secret'
     server.models = (200, {'object': 'list', 'data': [{'id': 'deepseek_v3.2'}, {'id': 'lora-a'}]})
     failed, result, dummy = wait(server, systemctl({'ascend-vllm.service': 'active'}),
                                  served_model='deepseek_v3.2', completion_prompt='The future of AI is',
@@ -149,13 +163,38 @@ def test_serves_lists_the_model_and_completes_with_the_api_key(server):
     assert result['healthy'] is True and result['polls'] == 1
     assert result['models'] == ['deepseek_v3.2', 'lora-a']
     assert result['completion_text'] == ' bright'
-    assert paths(server) == [('GET', '/health'), ('GET', '/v1/models'), ('POST', '/v1/completions')]
-    post = server.requests[2]
+    assert result['auth_enforced'] is True
+    # /v1/models once without the key (must be refused), then with it; then the completion.
+    assert paths(server) == [('GET', '/health'), ('GET', '/v1/models'), ('GET', '/v1/models'),
+                             ('POST', '/v1/completions')]
+    assert 'Authorization' not in server.requests[1]['headers']
+    post = server.requests[3]
     assert post['json'] == {'model': 'deepseek_v3.2', 'prompt': 'The future of AI is', 'max_tokens': 7,
                             'temperature': 0}
     assert post['headers']['Content-Type'] == 'application/json'
-    for request in server.requests[1:]:
+    for request in server.requests[2:]:
         assert request['headers']['Authorization'] == 'Bearer sk-secret'
+
+
+def test_a_key_that_does_not_protect_the_endpoint_fails(server):
+    """The key never reached vLLM (it serves without one): the bearer header is ignored, so only a
+    request without it shows the endpoint is open."""
+    server.status = 200
+    failed, result, dummy = wait(server, systemctl({'ascend-vllm.service': 'active'}),
+                                 served_model='deepseek_v3.2', completion_prompt='Hello', api_key='sk-secret')
+    assert failed
+    assert result['msg'].startswith('%s/v1/models answers without the API key: the endpoint is open' % base(server))
+    assert paths(server) == [('GET', '/health'), ('GET', '/v1/models')]
+
+
+def test_a_key_check_answered_otherwise_than_401_fails_naming_it(server):
+    server.status = 200
+    server.models = (500, {'error': 'boom'})
+    failed, result, dummy = wait(server, systemctl({'ascend-vllm.service': 'active'}),
+                                 served_model='deepseek_v3.2', api_key='sk-secret')
+    assert failed
+    assert result['msg'] == ('the API key check: %s/v1/models without the key answered HTTP 500, expected 401'
+                             % base(server))
 
 
 def test_without_api_key_no_authorization_header_and_default_max_tokens(server):
@@ -208,7 +247,7 @@ def test_models_401_fails_mentioning_the_status_and_the_api_key(server):
     assert failed
     assert result['msg'] == ('the served model: %s/v1/models answered HTTP 401 (wrong or missing API key?)'
                              % base(server))
-    assert paths(server) == [('GET', '/health'), ('GET', '/v1/models')]
+    assert paths(server) == [('GET', '/health'), ('GET', '/v1/models'), ('GET', '/v1/models')]
 
 
 def test_models_500_fails_without_blaming_the_api_key(server):
