@@ -35,6 +35,28 @@ def vllm_upgrade_summary(upgrade_plan, instance):
     return upgrade.summary(instance, upgrade_plan['instances'][instance])
 
 
+def vllm_upgrade_node_check(inspected, state_diff, host):
+    """One node's pending switch / unit state / unfinished upgrade (module_utils/upgrade.node_check)."""
+    inspected = plain(inspected)
+    if not isinstance(inspected, dict) or 'unit' not in inspected:
+        raise AnsibleFilterError('vllm_upgrade_node_check: %s: expected the result of ascend.serving.upgrade_switch '
+                                 'action=inspect, got %r' % (host, inspected))
+    return upgrade.node_check(host, inspected, plain(state_diff) or [])
+
+
+def vllm_upgrade_refusals(upgrade_plan, hosts, hostvars, check_var='__upgrade_node_check'):
+    """The refusal messages of the nodes of instances the rollout would upgrade."""
+    checks = {}
+    for host in plain(hosts):
+        hv = hostvars[host]
+        try:
+            checks[host] = {'instance': plain(hv['ascend_plan'])[host]['instance'],
+                            'blocked': plain(hv[check_var])['blocked']}
+        except KeyError as exc:
+            raise AnsibleFilterError('vllm_upgrade_refusals: %s has no %s yet (check every host first)' % (host, exc))
+    return upgrade.refusals(checks, plain(upgrade_plan))
+
+
 def vllm_status_record(raw, host):
     """One node's status record from what the status entry point read."""
     return upgrade.status_record(plain(raw), host)
@@ -52,6 +74,8 @@ class FilterModule:
         return {
             'vllm_upgrade_plan': vllm_upgrade_plan,
             'vllm_upgrade_summary': vllm_upgrade_summary,
+            'vllm_upgrade_node_check': vllm_upgrade_node_check,
+            'vllm_upgrade_refusals': vllm_upgrade_refusals,
             'vllm_status_record': vllm_status_record,
             'vllm_status_lines': vllm_status_lines,
         }

@@ -60,6 +60,62 @@ def summary(instance_name, instance):
     return [head] + ['  ' + line for line in instance['changes']]
 
 
+def node_check(host, inspected, state_diff):
+    """What an upgrade must know about one node beyond the recorded-vs-desired ``state_diff``.
+
+    ``inspected``: the ``upgrade_switch`` module's ``inspect`` result (state, pending, replaces,
+    pending_dir, pending_dir_exists, pending_dir_state, unit). Returns
+
+    * ``diff`` - more difference lines: a pending switch (switched, never proven healthy) and a
+      unit that is not active are differences, so such an instance is upgraded (repaired) and
+      never reported up to date;
+    * ``finish_commit`` - ``<previous>.pending`` is left but state.json was rewritten without the
+      mark (deploy.yml finished the upgrade, or a commit stopped half-way) and the unit is active:
+      the kept files only need to become ``<previous>``;
+    * ``blocked`` - why a new upgrade of this node's instance is refused ('' = not refused):
+      ``<previous>.pending`` holds the last known-good release of an unfinished upgrade, and this
+      run is not resuming that same upgrade.
+    """
+    inspected = inspected or {}
+    state = inspected.get('state') or {}
+    unit = inspected.get('unit') or {}
+    pending = inspected.get('pending') is True
+    lines = []
+    if pending:
+        replaced = inspected.get('replaces') or {}
+        lines.append('pending: switched to %s (%s) but never proven healthy (interrupted upgrade%s) -> finish it'
+                     % (state.get('release'), state.get('profile'),
+                        ('; replaced %s' % replaced.get('release')) if replaced.get('release') else ''))
+    active = unit.get('active_state') == 'active'
+    if not active:
+        lines.append('unit: %s/%s -> active (not serving; restart it)'
+                     % (unit.get('active_state', 'unknown'), unit.get('sub_state', 'unknown')))
+    kept = inspected.get('pending_dir_exists') is True
+    finish_commit = kept and not pending and active
+    blocked = ''
+    if kept and not finish_commit and not (pending and not state_diff):
+        before = (inspected.get('pending_dir_state') or {}).get('release') or 'the release before it'
+        if pending:
+            why = ('state.json says the switch to %s (%s) is still pending, and this run wants something else (%s)'
+                   % (state.get('release'), state.get('profile'), '; '.join(state_diff)))
+        else:
+            why = 'state.json is not pending but the unit is %s' % unit.get('active_state', 'unknown')
+        blocked = ('%s: %s holds %s, the last known-good release of an upgrade that did not finish; %s. '
+                   'Refusing a new upgrade (it is never overwritten): run playbooks/rollback.yml to go back to %s, '
+                   'or finish the unfinished upgrade with playbooks/deploy.yml using the inventory it was started '
+                   'with, then re-run upgrade.yml'
+                   % (host, inspected.get('pending_dir'), before, why, before))
+    return {'diff': lines, 'finish_commit': finish_commit, 'blocked': blocked}
+
+
+def refusals(checks, rollout):
+    """The ``blocked`` messages of the nodes (``{host: {'instance', 'blocked'}}``) of instances the
+    rollout would upgrade."""
+    selected = set(name for batch in rollout.get('batches') or [] for name in batch)
+    return [checks[host]['blocked'] for host in sorted(checks)
+            if checks[host].get('blocked') and checks[host].get('instance') in selected]
+
+
 def _systemctl_show(text):
     out = {}
     for line in (text or '').splitlines():
@@ -101,6 +157,7 @@ def status_record(raw, host):
         'role': state.get('role'),
         'dp_ranks': state.get('dp_ranks'),
         'release': state.get('release'),
+        'pending': state.get('pending') is True,
         'profile': state.get('profile'),
         'served_model_name': state.get('served_model_name'),
         'endpoint': state.get('endpoint'),
@@ -128,6 +185,6 @@ def status_lines(records):
         for rec in recs:
             lines.append('  %-12s %-8s ranks %-6s %-11s %-22s up %s' % (
                 rec['host'], rec.get('role') or '-', ','.join(str(r) for r in rec.get('dp_ranks') or []) or '-',
-                rec.get('release') or '-', rec['unit'],
+                (rec.get('release') or '-') + (' (pending: not proven healthy)' if rec.get('pending') else ''), rec['unit'],
                 ('%ds' % rec['uptime_s']) if rec.get('uptime_s') is not None else '-'))
     return lines
