@@ -54,6 +54,15 @@ def vllm_service_state(host_plan, runtime='auto', auth=False, image_id=None):
         raise AnsibleFilterError(str(exc))
 
 
+def vllm_install_changes(topology_host, recorded):
+    """What the operator install would change under a deployed node (module_utils/service.install_changes)."""
+    topology_host = plain(topology_host)
+    if not isinstance(topology_host, dict) or 'profile' not in topology_host:
+        raise AnsibleFilterError('vllm_install_changes expects a topology host entry, e.g. ascend_topology.hosts[host]')
+    recorded = plain(recorded)
+    return service.install_changes(topology_host['profile'], recorded if isinstance(recorded, dict) else None)
+
+
 def vllm_state_diff(recorded, desired):
     """``["key: old -> new", ...]`` between a recorded and a desired state record."""
     recorded = plain(recorded)
@@ -87,4 +96,5 @@ class FilterModule:
             'vllm_journal_lines': vllm_journal_lines,
             'vllm_service_state': vllm_service_state,
             'vllm_state_diff': vllm_state_diff,
+            'vllm_install_changes': vllm_install_changes,
         }

@@ -273,6 +273,26 @@ def run_digest(record):
     return _digest(dict((key, record.get(key)) for key in RUN_KEYS))
 
 
+def install_changes(profile, recorded):
+    """What ascend_ops would install anew on a node whose state record is ``recorded``, for the
+    resolved ``profile``: ``["key: old -> new", ...]`` for the release, install method, image and
+    artifact sums (empty when nothing is deployed: there is nothing running to protect)."""
+    if not recorded:
+        return []
+    release = (profile or {}).get('release') or {}
+    name = release.get('install_method')
+    method = (release.get('install_methods') or {}).get(name) or {}
+    desired = {
+        'release': release.get('name'),
+        'install_method': name,
+        'artifacts': dict((k, (a or {}).get('sha256')) for k, a in sorted((method.get('artifacts') or {}).items())),
+    }
+    if recorded.get('runtime') == 'container':
+        desired['image'] = method.get('image') or None
+    return ['%s: %s -> %s' % (key, _short(recorded.get(key)), _short(value))
+            for key, value in sorted(desired.items()) if recorded.get(key) != value]
+
+
 def _short(value):
     if isinstance(value, str) and len(value) == 64 and all(c in '0123456789abcdef' for c in value):
         return value[:12]
@@ -285,12 +305,15 @@ def _short(value):
 
 def state_diff(recorded, desired):
     """``["key: old -> new", ...]`` for every state key that differs (recorded None = nothing
-    deployed yet: one line saying so)."""
+    deployed yet: one line saying so). A desired record without an image ID (the image is not
+    resolved on the node yet) compares by image reference only."""
     if not recorded:
         return ['not deployed (no state file) -> %s %s' % (desired.get('release'), desired.get('profile'))]
     lines = []
     for key in STATE_KEYS:
         old, new = recorded.get(key), desired.get(key)
+        if key == 'image_id' and new is None:
+            continue  # not resolved yet (the image is fetched later in the run): the tag decides
         if old != new:
             lines.append('%s: %s -> %s' % (key, _short(old), _short(new)))
     return lines

@@ -145,8 +145,18 @@ def test_api_key_from_vault_is_required_never_logged_and_root_only(tmp_path):
     req = urllib.request.Request(mgmt + "/v1/models", headers={"Authorization": "Bearer " + key})
     with urllib.request.urlopen(req, timeout=30) as resp:
         assert resp.status == 200
-    # Without the key again: the secret file goes, the endpoint is open again.
-    back = deploy()
+    # A run without the vault file is refused before anything changes: the endpoint keeps its key.
+    launch = node("node0", "cat", "/etc/ascend-serving/launch.sh").stdout
+    refused = deploy()
+    assert refused.returncode != 0
+    assert "the deployed endpoint requires an API key (state.json auth: true) but this run has none" in refused.out
+    assert node("node0", "cat", "/etc/ascend-serving/launch.sh").stdout == launch
+    assert node("node0", "test", "-e", "/etc/ascend-serving/secret.env").returncode == 0
+    with pytest.raises(urllib.error.HTTPError) as still:
+        http(mgmt + "/v1/models")
+    assert still.value.code == 401
+    # Dropping the key on purpose: the secret file goes, the endpoint is open again.
+    back = deploy("-e", "vllm_service_allow_unauthenticated=true")
     assert back.returncode == 0, back.out[-3000:]
     assert node("node0", "test", "!", "-e", "/etc/ascend-serving/secret.env").returncode == 0
     assert http(mgmt + "/v1/models")[0] == 200

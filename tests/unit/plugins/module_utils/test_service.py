@@ -268,3 +268,33 @@ def test_run_digest_follows_what_runs():
     assert ops["run_digest"] != ops2["run_digest"], "a new artifact sha256 must restart the service"
     # The host runtime runs no image: an image id given anyway is not recorded.
     assert service.node_state(plans(V012)["n0"], "host", image_id="sha256:" + "c" * 64)["image_id"] is None
+
+
+def test_install_changes_name_what_the_operators_would_replace():
+    sums = dict((k, "1" * 64) for k in ("sfa", "custom_ops_wheel", "mlapo", "torch_npu_wheel", "libopsproto"))
+    plan = plans(V011, vllm_install_method="custom_ops", vllm_artifact_sha256=sums)["n0"]
+    recorded = service.node_state(plan)
+    assert service.install_changes(plan["profile"], recorded) == []
+    assert service.install_changes(plan["profile"], None) == []
+    newer = plans(V011, vllm_install_method="custom_ops", vllm_artifact_sha256=dict(sums, sfa="2" * 64))["n0"]
+    changes = service.install_changes(newer["profile"], recorded)
+    assert changes == ["artifacts: {custom_ops_wheel: 111111111111, libopsproto: 111111111111, mlapo: 111111111111, "
+                       "sfa: 111111111111, torch_npu_wheel: 111111111111} -> {custom_ops_wheel: 111111111111, "
+                       "libopsproto: 111111111111, mlapo: 111111111111, sfa: 222222222222, "
+                       "torch_npu_wheel: 111111111111}"]
+    image = service.node_state(plans(V012)["n0"])
+    assert service.install_changes(plans(V012)["n0"]["profile"], image) == []
+    assert service.install_changes(plan["profile"], image) == [
+        "artifacts: {} -> {custom_ops_wheel: 111111111111, libopsproto: 111111111111, mlapo: 111111111111, "
+        "sfa: 111111111111, torch_npu_wheel: 111111111111}",
+        "image: quay.io/ascend/vllm-ascend:v0.12.0rc1-a3 -> quay.io/ascend/vllm-ascend:v0.11.0rc0-a3",
+        "install_method: image -> custom_ops",
+        "release: v0.12.0rc1 -> v0.11.0rc0"]
+
+
+def test_state_diff_compares_image_ids_only_when_both_are_known():
+    recorded = service.node_state(plans(V012)["n0"], image_id="sha256:" + "c" * 64)
+    assert service.state_diff(recorded, service.node_state(plans(V012)["n0"])) == []
+    other = service.node_state(plans(V012)["n0"], image_id="sha256:" + "d" * 64)
+    assert service.state_diff(recorded, other) == ["image_id: sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+                                                   " -> sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"]
