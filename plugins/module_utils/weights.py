@@ -45,6 +45,7 @@ __all__ = [
     'is_hub_id',
     'normalize_manifest',
     'presence_problems',
+    'revision_problem',
     'scan',
     'summary',
 ]
@@ -156,7 +157,22 @@ def normalize_manifest(data):
     out = {'format': FORMAT, 'files': dict(sorted(result.items()))}
     if isinstance(data, dict) and data.get('model'):
         out['model'] = str(data['model'])
+    if isinstance(data, dict) and data.get('revision'):
+        out['revision'] = str(data['revision'])
     return out
+
+
+def revision_problem(manifest, revision):
+    """A sentence when ``manifest`` records the files as of another hub revision than ``revision``, else None.
+
+    A manifest that records no revision (written before a pin, or given by the operator) says
+    nothing about it; only a recorded, different one makes the files stale.
+    """
+    recorded = (manifest or {}).get('revision')
+    if not revision or not recorded or str(recorded) == str(revision):
+        return None
+    return ('the manifest records revision %s%s but the pin is %s: the files are of another revision'
+            % (recorded, ' of %s' % manifest['model'] if manifest.get('model') else '', revision))
 
 
 def ignored(rel, patterns):
@@ -267,8 +283,9 @@ def presence_problems(observed):
     return problems
 
 
-def build_manifest(observed, digests=None, model=None):
-    """The canonical manifest of a directory as scanned (sha256 where ``digests`` has it)."""
+def build_manifest(observed, digests=None, model=None, revision=None):
+    """The canonical manifest of a directory as scanned (sha256 where ``digests`` has it), with the
+    hub id and revision it was downloaded from when given."""
     digests = digests or {}
     files = dict((rel, {'size': size, 'sha256': digests.get(rel)})
                  for rel, size in sorted(observed.items()) if size is not None)
@@ -277,6 +294,8 @@ def build_manifest(observed, digests=None, model=None):
     out = {'format': FORMAT, 'files': files}
     if model:
         out['model'] = str(model)
+    if revision:
+        out['revision'] = str(revision)
     return out
 
 

@@ -70,6 +70,14 @@ options:
     description:
       - The hub id the weights came from, recorded in a built manifest.
     type: str
+  revision:
+    description:
+      - The hub revision (commit id or tag) the weights must be of, recorded in a built manifest.
+      - A manifest that records another revision makes the result not ok (RV(weights_info.revision_problem)):
+        the files are of another revision. With O(build_manifest=true) such a stale manifest is not
+        compared; the directory is checked for presence only and a new manifest is built.
+    type: str
+    version_added: 0.3.0
 attributes:
   check_mode:
     support: full
@@ -189,6 +197,10 @@ weights_info:
       type: list
       elements: str
       sample: [README.md]
+    revision_problem:
+      description: Why the manifest is stale (it records another revision than O(revision)); null otherwise.
+      type: str
+      sample: "the manifest records revision v1.0 of vllm-ascend/DeepSeek-V3.2-Exp-W8A8 but the pin is v1.1: ..."
     manifest:
       description: The canonical manifest of the directory as found; only with O(build_manifest=true).
       returned: when O(build_manifest=true) and the directory holds files
@@ -210,6 +222,7 @@ from ansible_collections.ascend.serving.plugins.module_utils.weights import (
     hash_files,
     normalize_manifest,
     presence_problems,
+    revision_problem,
     scan,
     summary,
 )
@@ -253,16 +266,20 @@ def check(module):
     params = module.params
     path = params['path']
     manifest, source, manifest_file = load_manifest(module, path)
+    stale = revision_problem(manifest, params['revision'])
     info = {
         'path': path,
         'exists': os.path.isdir(path),
         'manifest_source': source,
         'manifest_file': manifest_file,
+        'revision_problem': stale,
     }
+    if stale and params['build_manifest']:
+        manifest = None  # of another revision: check presence and build the new revision's manifest
     if not info['exists']:
         why = 'is not a directory' if os.path.exists(path) else 'does not exist'
         missing = list(manifest['files']) if manifest else []
-        info.update(ok=False, problems=['%s %s' % (path, why)], files=len(missing),
+        info.update(ok=False, problems=['%s %s' % (path, why)] + ([stale] if stale else []), files=len(missing),
                     expected_size=compare(manifest, {})['expected_size'] if manifest else 0, present_size=0,
                     missing=missing, size_mismatch=[], sha256_mismatch=[], sha256_checked=[],
                     sha256_unverified=[], extra=[])
@@ -284,6 +301,9 @@ def check(module):
             digests = hash_files(path, wanted, workers)
         result = compare(manifest, observed, digests)
         problems = summary(result)
+        if stale:
+            result['ok'] = False
+            problems = [stale] + problems
     else:
         if params['sha256'] and params['build_manifest']:
             digests = hash_files(path, [rel for rel, size in observed.items() if size is not None], workers)
@@ -297,7 +317,7 @@ def check(module):
     info.update(result)
     info['problems'] = problems
     if params['build_manifest'] and any(size is not None for size in observed.values()):
-        info['manifest'] = build_manifest(observed, digests, params['model'])
+        info['manifest'] = build_manifest(observed, digests, params['model'], params['revision'])
     return info
 
 
@@ -312,6 +332,7 @@ def main():
             ignore=dict(type='list', elements='str', default=list(DEFAULT_IGNORE)),
             build_manifest=dict(type='bool', default=False),
             model=dict(type='str'),
+            revision=dict(type='str'),
         ),
         supports_check_mode=True,
     )

@@ -231,3 +231,28 @@ def test_build_manifest_round_trips_through_compare():
 def test_build_manifest_of_nothing_is_an_error():
     with pytest.raises(ManifestError):
         weights.build_manifest({'broken': None})
+
+
+# -- revision pins (issue 21 item 8) -----------------------------------------------------------------
+def test_normalize_and_build_keep_the_revision():
+    out = weights.normalize_manifest({'model': 'vllm-ascend/DeepSeek-V3.2-Exp-W8A8', 'revision': 'v1.0',
+                                      'files': {'a': 1}})
+    assert out['revision'] == 'v1.0'
+    built = weights.build_manifest({'config.json': 3}, model='vllm-ascend/DeepSeek-V3.2-Exp-W8A8', revision='8f3c2a1')
+    assert (built['model'], built['revision']) == ('vllm-ascend/DeepSeek-V3.2-Exp-W8A8', '8f3c2a1')
+    assert weights.normalize_manifest(built) == built
+    assert 'revision' not in weights.build_manifest({'config.json': 3})
+
+
+@pytest.mark.parametrize('manifest, revision, expected', [
+    ({'files': {}, 'revision': 'v1.0', 'model': 'o/m'}, 'v1.1',
+     'the manifest records revision v1.0 of o/m but the pin is v1.1: the files are of another revision'),
+    ({'files': {}, 'revision': 'v1.0'}, 'v1.1', 'the manifest records revision v1.0 but the pin is v1.1'),
+    ({'files': {}, 'revision': 'v1.0'}, 'v1.0', None),
+    ({'files': {}, 'revision': 'v1.0'}, '', None),
+    ({'files': {}}, 'v1.1', None),
+    (None, 'v1.1', None),
+])
+def test_revision_problem(manifest, revision, expected):
+    got = weights.revision_problem(manifest, revision)
+    assert got == expected if expected is None else got.startswith(expected)

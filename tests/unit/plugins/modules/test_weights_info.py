@@ -207,3 +207,20 @@ def test_ignore_option(model):
     assert result['weights_info']['extra'] == []
     failed, result = run({'path': str(model), 'manifest': MANIFEST, 'ignore': []})
     assert result['weights_info']['extra'] == ['logs/x.log']
+
+
+def test_manifest_of_another_revision_is_stale(model):
+    (model / MANIFEST_NAME).write_text(json.dumps({'model': 'o/m', 'revision': 'v1.0', 'files': MANIFEST}))
+    failed, result = run({'path': str(model), 'revision': 'v1.1'})
+    assert not failed
+    info = result['weights_info']
+    assert info['ok'] is False and info['manifest_source'] == 'file'
+    assert info['revision_problem'] == info['problems'][0]
+    assert info['problems'] == ['the manifest records revision v1.0 of o/m but the pin is v1.1: the files are of '
+                                'another revision']
+    # The same revision verifies; building a manifest for the new revision checks presence only.
+    assert run({'path': str(model), 'revision': 'v1.0'})[1]['weights_info']['ok'] is True
+    built = run({'path': str(model), 'revision': 'v1.1', 'build_manifest': True, 'model': 'o/m'})[1]['weights_info']
+    assert built['ok'] is True and built['revision_problem'] is not None
+    assert (built['manifest']['model'], built['manifest']['revision']) == ('o/m', 'v1.1')
+    assert sorted(built['manifest']['files']) == sorted(MANIFEST)
