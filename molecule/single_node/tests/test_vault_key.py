@@ -128,6 +128,25 @@ def test_the_container_runs_outside_the_unit_and_a_killed_cli_leaves_no_orphan(v
     assert models(base) == 401 and models(base, key) == 200
 
 
+def test_a_process_started_from_other_files_is_restarted(vault, base):
+    """An aborted run can leave new files with the old process running: the next run compares what
+    the process was started from (the run digest its launch recorded) and restarts it."""
+    _key, args = vault
+    state = json.loads(node("cat", "/etc/ascend-serving/state.json"))
+    digest_file = "/run/ascend-serving/ascend-vllm.service.digest"
+    assert node("cat", digest_file).strip() == state["run_digest"]
+    pid = node("systemctl", "show", "-p", "MainPID", "--value", "ascend-vllm.service").strip()
+    node("sh", "-c", "printf '%s\\n' " + "0" * 64 + " > " + digest_file)
+    res = deploy(*args)
+    assert res.returncode == 0, res.out[-3000:]
+    assert node("systemctl", "show", "-p", "MainPID", "--value", "ascend-vllm.service").strip() != pid
+    assert node("cat", digest_file).strip() == state["run_digest"]
+    again = deploy(*args)
+    assert again.returncode == 0
+    assert sum(int(n) for n in re.findall(r"changed=(\d+)", again.stdout.split("PLAY RECAP")[-1])) == 0, \
+        again.stdout[-3000:]
+
+
 def test_the_key_is_dropped_only_on_purpose(base):
     res = deploy("-e", "vllm_service_allow_unauthenticated=true")
     assert res.returncode == 0, res.out[-3000:]
