@@ -73,8 +73,8 @@ options:
   revision:
     description:
       - The hub revision (commit id or tag) the weights must be of, recorded in a built manifest.
-      - A manifest that records another revision makes the result not ok (RV(weights_info.revision_problem)):
-        the files are of another revision. With O(build_manifest=true) such a stale manifest is not
+      - A manifest that records another revision makes the result not ok, as the files are of another
+        revision (RV(weights_info.revision_problem)). With O(build_manifest=true) such a stale manifest is not
         compared; the directory is checked for presence only and a new manifest is built.
     type: str
     version_added: 0.3.0
