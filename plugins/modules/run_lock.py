@@ -16,7 +16,7 @@ description:
     this run's.
   - Its action plugin fills in O(owner) on the controller (user, host name, the pid and start time
     of the C(ansible-playbook) process, the playbook) and reclaims a lock whose owner ran on this
-    same controller and whose process is gone (a run that failed: Ansible runs no later play, so
+    same controller and whose process is gone (a run that failed - Ansible runs no later play, so
     it could not release it).
   - A lock older than O(max_age) seconds is broken when O(break_lock) is true.
   - Taking and releasing the lock is bookkeeping, never reported as a change. In check mode nothing

@@ -18,14 +18,14 @@ def test_unowned_directory_is_refused_and_kept(tmp_path):
     victim = tmp_path / 'etc-like'
     victim.mkdir()
     (victim / 'passwd').write_text('root:x:0:0')
-    failed, result, _ = run_module(owned_path.main, {'path': str(victim), 'legacy': ['state.json', 'launch.sh'],
+    failed, result, dummy = run_module(owned_path.main, {'path': str(victim), 'legacy': ['state.json', 'launch.sh'],
                                                      'host': 'node0', 'variable': 'vllm_service_config_dir'})
     assert failed and 'node0: vllm_service_config_dir=' in result['msg'] and MARKER in result['msg']
     assert (victim / 'passwd').read_text() == 'root:x:0:0'
 
 
 def test_etc_is_refused():
-    failed, result, _ = run_module(owned_path.main, {'path': '/etc', 'host': 'node1', 'variable': 'vllm_service_config_dir'})
+    failed, result, dummy = run_module(owned_path.main, {'path': '/etc', 'host': 'node1', 'variable': 'vllm_service_config_dir'})
     assert failed and result['msg'].startswith("node1: vllm_service_config_dir='/etc' is a system directory")
 
 
@@ -33,13 +33,13 @@ def test_owned_directory_is_removed_and_check_mode_keeps_it(tmp_path):
     cfg = tmp_path / 'cfg'
     cfg.mkdir()
     (cfg / MARKER).write_text('')
-    failed, result, _ = run_module(owned_path.main, {'path': str(cfg), '_ansible_check_mode': True})
+    failed, result, dummy = run_module(owned_path.main, {'path': str(cfg), '_ansible_check_mode': True})
     assert not failed and result['changed'] and result['removed'] and cfg.exists()
-    failed, result, _ = run_module(owned_path.main, {'path': str(cfg), 'state': 'checked'})
+    failed, result, dummy = run_module(owned_path.main, {'path': str(cfg), 'state': 'checked'})
     assert not failed and not result['changed'] and cfg.exists()
-    failed, result, _ = run_module(owned_path.main, {'path': str(cfg)})
+    failed, result, dummy = run_module(owned_path.main, {'path': str(cfg)})
     assert not failed and result['changed'] and result['owned_by'] == 'marker' and not cfg.exists()
-    failed, result, _ = run_module(owned_path.main, {'path': str(cfg)})
+    failed, result, dummy = run_module(owned_path.main, {'path': str(cfg)})
     assert not failed and not result['changed'] and not result['exists']
 
 
@@ -49,7 +49,7 @@ def test_weights_still_named_are_kept_with_a_message(tmp_path):
     other = tmp_path / 'cfg-b'
     other.mkdir()
     (other / 'state.json').write_text(json.dumps({'model': str(weights)}))
-    failed, result, _ = run_module(owned_path.main, {'path': str(weights), 'rule': 'safe', 'state_dirs': [str(other)]})
+    failed, result, dummy = run_module(owned_path.main, {'path': str(weights), 'rule': 'safe', 'state_dirs': [str(other)]})
     assert not failed and not result['changed'] and weights.exists()
     assert result['kept_for'] == [str(other / 'state.json')] and 'kept: still named by' in result['msg']
 
@@ -77,10 +77,10 @@ def test_wheel_and_sfa_snapshot_then_restore(tmp_path):
     snap = tmp_path / 'backup' / 'original'
     args = {'dir': str(snap), 'python': '/venv/bin/python', 'dists': ['torch_npu'],
             'paths': [str(opp / 'customize'), str(opp / 'config.ini')], 'stamp': str(stamp), 'only_if_absent': True}
-    failed, result, _ = run_module(ops_backup.main, args, runner=FakeRunner(answer))
+    failed, result, dummy = run_module(ops_backup.main, args, runner=FakeRunner(answer))
     assert not failed and result['changed'] and result['manifest']['dists'] == {'torch_npu': '2.7.1'}
     # a second snapshot keeps the first (the originals are recorded once)
-    failed, result, _ = run_module(ops_backup.main, args, runner=FakeRunner(answer))
+    failed, result, dummy = run_module(ops_backup.main, args, runner=FakeRunner(answer))
     assert not failed and not result['changed']
     # the install replaces both
     original.write_text('version = "2.7.1.post2"  # the release\n')
@@ -90,7 +90,7 @@ def test_wheel_and_sfa_snapshot_then_restore(tmp_path):
     (opp / 'config.ini').write_text('load_priority=customize\n')
     stamp.write_text('{}')
     runner = FakeRunner(answer)
-    failed, result, _ = run_module(ops_backup.main, {'dir': str(snap), 'state': 'restore'}, runner=runner)
+    failed, result, dummy = run_module(ops_backup.main, {'dir': str(snap), 'state': 'restore'}, runner=runner)
     assert not failed and result['changed'] and result['restored'] == 2, result
     assert original.read_text() == 'version = "2.7.1"  # the original\n'
     assert (opp / 'customize' / 'op_api' / 'lib.so').read_text() == 'original op'
@@ -98,7 +98,7 @@ def test_wheel_and_sfa_snapshot_then_restore(tmp_path):
     assert not stamp.exists() and not snap.exists()
     assert [c[1:4] for c in runner.calls] == [['-c', ops_backup.ops_backup.DIST_FILES_CODE, '["torch_npu"]'],
                                               ['-m', 'pip', 'uninstall']]
-    failed, result, _ = run_module(ops_backup.main, {'dir': str(snap), 'state': 'restore'})
+    failed, result, dummy = run_module(ops_backup.main, {'dir': str(snap), 'state': 'restore'})
     assert not failed and not result['changed']
 
 
@@ -108,7 +108,7 @@ def test_previous_restore_only_for_the_release_it_was_taken_for(tmp_path):
     target.write_text('x')
     run_module(ops_backup.main, {'dir': str(snap), 'python': 'py', 'paths': [str(target)], 'stamp': '/o/ops/A.json'})
     target.write_text('y')
-    failed, result, _ = run_module(ops_backup.main, {'dir': str(snap), 'state': 'restore', 'only_for_stamp': '/o/ops/B.json'})
+    failed, result, dummy = run_module(ops_backup.main, {'dir': str(snap), 'state': 'restore', 'only_for_stamp': '/o/ops/B.json'})
     assert not failed and not result['changed'] and target.read_text() == 'y'
-    failed, result, _ = run_module(ops_backup.main, {'dir': str(snap), 'state': 'restore', 'only_for_stamp': '/o/ops/A.json'})
+    failed, result, dummy = run_module(ops_backup.main, {'dir': str(snap), 'state': 'restore', 'only_for_stamp': '/o/ops/A.json'})
     assert not failed and result['changed'] and target.read_text() == 'x'
