@@ -17,8 +17,8 @@ description:
   - C(switch) copies the files running now into C(<previous_dir>.pending) (built under a temporary
     name, renamed into place complete), then puts every file of O(stage_dir) in place - the unit
     file at O(unit_path), the others in O(config_dir) - C(state.json) first, carrying the pending
-    mark (C("pending": true) and C("replaces") - what ran before). An API key file the stage has
-    not is removed. The stage directory is removed.
+    mark (key C(pending) set to C(true), and C(replaces) - what ran before). An API key file the
+    stage has not is removed. The stage directory is removed.
   - A switch is refused while C(<previous_dir>.pending) exists, unless it resumes the same
     upgrade (C(state.json) pending, same target); the known-good copy is never overwritten.
   - C(commit) (the new release answered) - C(<previous_dir>.pending) replaces O(previous_dir), then
@@ -64,6 +64,7 @@ attributes:
     description: Checks everything and reports what would be done; changes nothing.
   diff_mode:
     support: none
+    description: Returns the paths it changed instead of a diff.
 """
 
 EXAMPLES = r"""

@@ -168,10 +168,66 @@ def test_operator_rolls_instance_b_back_by_hand():
     assert (main_pid("node0"), main_pid("node1")) == pids_a and state("node0")["release"] == "v0.12.0rc1"
 
 
-def test_back_to_v0110rc0_with_the_custom_operators():
+SLOW_START = "/etc/systemd/system/ascend-vllm.service.d/zz-test-slow-start.conf"
+
+
+def kept_release(name, where):
+    return json.loads(node(name, "cat", "/etc/ascend-serving/%s/state.json" % where).stdout)["release"]
+
+
+def test_upgrade_interrupted_in_its_health_wait_is_not_up_to_date_and_is_repaired():
+    # Instance a runs v0.12.0rc1 (previous/ keeps v0.11.0rc0), b v0.11.0rc0. Upgrade a to the
+    # inventory's v0.11.0rc0 while node0's vLLM loads its weights for 60 s (a systemd drop-in: not
+    # part of the inventory, so not of the desired state) and the health wait is 4 s without
+    # rollback: the run dies in the health wait, after the switch.
+    node("node0", "sh", "-c", "mkdir -p %s && printf '[Service]\nEnvironment=ASCEND_SIM_STARTUP_DELAY_S=60\n' > %s"
+         " && systemctl daemon-reload" % (os.path.dirname(SLOW_START), SLOW_START))
+    try:
+        res = playbook("upgrade.yml", {"upgrade_instances": ["a"], "upgrade_rollback": False,
+                                       "vllm_service_health_timeout": 4, "vllm_service_health_progress": 4})
+    finally:
+        node("node0", "sh", "-c", "rm -f %s && { rmdir %s 2>/dev/null || true; } && systemctl daemon-reload"
+             % (SLOW_START, os.path.dirname(SLOW_START)))
+    assert res.returncode != 0
+    assert "did not answer 200 within 4s" in res.out and "left as it is for inspection" in res.out, res.out[-4000:]
+    for name in ("node0", "node1"):
+        rec = state(name)
+        # Switched, but marked as not proven; what ran before is kept, so is the release before it.
+        assert rec["release"] == "v0.11.0rc0" and rec["pending"] is True, rec
+        assert rec["replaces"]["release"] == "v0.12.0rc1"
+        assert kept_release(name, "previous.pending") == "v0.12.0rc1"
+        assert kept_release(name, "previous") == "v0.11.0rc0"
+    # A different upgrade on top of the unfinished one is refused before anything changes.
+    pids = {n: main_pid(n) for n in NODES}
+    refused = playbook("upgrade.yml", V012)
+    assert refused.returncode != 0
+    assert "node0: /etc/ascend-serving/previous.pending holds v0.12.0rc1" in refused.out, refused.out[-4000:]
+    assert "playbooks/rollback.yml" in refused.out and "playbooks/deploy.yml" in refused.out
+    assert {n: main_pid(n) for n in NODES} == pids
+    assert state("node0")["pending"] is True and kept_release("node0", "previous.pending") == "v0.12.0rc1"
+    # The same inventory again: not "up to date" - the pending switch (and a unit that is not
+    # running) are differences; the upgrade is finished and committed.
+    node("node1", "systemctl", "stop", "ascend-vllm.service")
     res = playbook("upgrade.yml")
     assert res.returncode == 0, res.out[-4000:]
-    # Instance b was rolled back by hand to exactly what the inventory says: nothing to do there.
+    assert "instance a (node0, node1): up to date" not in res.out
+    assert "node0: pending: switched to v0.11.0rc0" in res.out, res.out[-4000:]
+    assert "node1: unit: inactive/dead -> active" in res.out
+    assert "instance b (node2, node3): up to date, nothing to do" in res.out
+    for name in ("node0", "node1"):
+        rec = state(name)
+        assert rec["release"] == "v0.11.0rc0" and "pending" not in rec and "replaces" not in rec
+        assert node(name, "test", "!", "-e", "/etc/ascend-serving/previous.pending").returncode == 0
+        assert kept_release(name, "previous") == "v0.12.0rc1"
+        assert node(name, "systemctl", "is-active", "ascend-vllm.service", check=False).stdout.strip() == "active"
+    assert completes(mgmt_url("node0"))
+
+
+def test_back_to_v0110rc0_with_the_custom_operators():
+    # Instance a came back to v0.11.0rc0 (custom operators) when the interrupted upgrade above was
+    # finished; instance b was rolled back by hand to exactly what the inventory says.
+    res = playbook("upgrade.yml")
+    assert res.returncode == 0, res.out[-4000:]
     assert "instance b (node2, node3): up to date, nothing to do" in res.out
     for name in NODES:
         rec = state(name)

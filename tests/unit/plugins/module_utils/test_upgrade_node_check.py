@@ -5,7 +5,8 @@ refused; an upgrade finished by deploy.yml only needs its kept files committed."
 
 from __future__ import annotations
 
-from ansible_collections.ascend.serving.plugins.module_utils.upgrade import node_check, plan, refusals, summary
+from ansible_collections.ascend.serving.plugins.module_utils.upgrade import (
+    node_check, plan, refusals, status_lines, status_record, summary)
 
 ACTIVE = {'active_state': 'active', 'sub_state': 'running', 'load_state': 'loaded'}
 V011 = {'release': 'v0.11.0rc0', 'profile': 'p-v011', 'install_method': 'custom_ops', 'runtime': 'host'}
@@ -66,3 +67,13 @@ def test_refusals_only_for_instances_the_rollout_upgrades():
               'n3': {'instance': 'b', 'blocked': ''}}
     assert refusals(checks, {'batches': [['b']]}) == ['n2: no']
     assert refusals(checks, {'batches': []}) == []
+
+
+def test_status_says_when_a_node_runs_a_release_not_proven_healthy():
+    raw = {'unit': 'ActiveState=active\nSubState=running\n', 'uptime': '10 0',
+           'state': dict(V012, instance='a', role='headless', dp_ranks=[1], pending=True, replaces=V011)}
+    rec = status_record(raw, 'n1')
+    assert rec['pending'] is True
+    assert 'v0.12.0rc1 (pending: not proven healthy)' in status_lines({'n1': rec})[1]
+    committed = status_record(dict(raw, state=dict(V012, instance='a', role='headless')), 'n1')
+    assert committed['pending'] is False and 'pending' not in status_lines({'n1': committed})[1]

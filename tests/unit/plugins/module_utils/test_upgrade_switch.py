@@ -11,8 +11,6 @@ import stat
 
 import pytest
 
-from ansible.plugins.filter.core import to_nice_json
-
 from ansible_collections.ascend.serving.plugins.module_utils import upgrade_switch as us
 
 UNIT = 'ascend-vllm.service'
@@ -23,8 +21,9 @@ OLDER = dict(OLD, release='v0.10.0', profile='p-v010', plan_digest='d010')
 
 
 def deployed(state):
-    """state.json as deploy writes it (to_nice_json(sort_keys=true) plus a newline)."""
-    return to_nice_json(state, sort_keys=True) + '\n'
+    """state.json as deploy writes it: to_nice_json(sort_keys=true) plus a newline (the filter's
+    own output is compared with this in tests/unit/plugins/filter/test_upgrade_state_format.py)."""
+    return json.dumps(state, indent=4, sort_keys=True, separators=(',', ': ')) + '\n'
 
 
 def write(path, content, mode=0o600):
@@ -45,7 +44,8 @@ def mode_of(path):
 class Node(object):
     """A node's files: config dir (running release), unit dir, stage dir, previous dir."""
 
-    def __init__(self, root, running=OLD, secret=True):
+    def __init__(self, root, running=None, secret=True):
+        running = running or OLD
         self.cfg = root / 'etc' / 'ascend-serving'
         self.units = root / 'etc' / 'systemd' / 'system'
         self.cfg.mkdir(parents=True)
@@ -62,7 +62,8 @@ class Node(object):
             write(self.cfg / 'secret.env', 'export VLLM_API_KEY=old\n')
         write(self.unit, '[Service]\n# %s\n' % running['release'], 0o644)
 
-    def stage_release(self, state=NEW, secret=False, extra=None):
+    def stage_release(self, state=None, secret=False, extra=None):
+        state = state or NEW
         self.stage.mkdir(mode=0o700)
         write(self.stage / 'hccl.env', 'export HCCL_IF_IP=%s\n' % state['release'])
         write(self.stage / 'launch.sh', '#!/bin/sh\n# %s\n' % state['release'], 0o700)
@@ -73,7 +74,8 @@ class Node(object):
         for name, content in (extra or {}).items():
             write(self.stage / name, content)
 
-    def keep_previous(self, state=OLDER):
+    def keep_previous(self, state=None):
+        state = state or OLDER
         self.prev.mkdir(mode=0o700)
         for name in ('hccl.env', 'launch.sh', UNIT):
             write(self.prev / name, '# %s\n' % state['release'])

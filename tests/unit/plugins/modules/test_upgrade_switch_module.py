@@ -46,8 +46,8 @@ def listing(root):
 def test_inspect_reads_state_and_unit_and_changes_nothing(tmp_path):
     paths = tree(tmp_path)
     runner = FakeRunner(lambda argv: (0, SHOW, ''))
-    failed, res, _ = run_module(upgrade_switch.main, dict(paths, action='inspect', stage_dir=None), runner=runner,
-                                bin_paths={'systemctl': '/bin/systemctl'})
+    failed, res, dummy = run_module(upgrade_switch.main, dict(paths, action='inspect', stage_dir=None),
+                                    runner=runner, bin_paths={'systemctl': '/bin/systemctl'})
     assert not failed and res['changed'] is False
     assert res['state']['release'] == 'v0.11.0rc0' and res['pending'] is False
     assert res['unit'] == {'active_state': 'failed', 'sub_state': 'failed', 'load_state': 'loaded'}
@@ -58,36 +58,36 @@ def test_inspect_reads_state_and_unit_and_changes_nothing(tmp_path):
 def test_inspect_fails_clearly_when_systemctl_fails(tmp_path):
     paths = tree(tmp_path)
     runner = FakeRunner(lambda argv: (1, '', 'Failed to connect to bus'))
-    failed, res, _ = run_module(upgrade_switch.main, dict(paths, action='inspect'), runner=runner,
-                                bin_paths={'systemctl': '/bin/systemctl'})
+    failed, res, dummy = run_module(upgrade_switch.main, dict(paths, action='inspect'), runner=runner,
+                                    bin_paths={'systemctl': '/bin/systemctl'})
     assert failed and 'systemctl show ascend-vllm.service failed (rc 1): Failed to connect to bus' in res['msg']
 
 
 def test_switch_in_check_mode_changes_nothing(tmp_path):
     paths = tree(tmp_path)
     before = listing(tmp_path)
-    failed, res, _ = run_module(upgrade_switch.main, dict(paths, action='switch', _ansible_check_mode=True))
+    failed, res, dummy = run_module(upgrade_switch.main, dict(paths, action='switch', _ansible_check_mode=True))
     assert not failed and res['changed'] is True and res['state']['pending'] is True
     assert listing(tmp_path) == before
 
 
 def test_switch_then_commit(tmp_path):
     paths = tree(tmp_path)
-    failed, res, _ = run_module(upgrade_switch.main, dict(paths, action='switch'))
+    failed, res, dummy = run_module(upgrade_switch.main, dict(paths, action='switch'))
     assert not failed and res['changed'] is True
-    assert sorted(os.path.basename(p) for p in res['set_aside']) == ['ascend-vllm.service', 'hccl.env', 'launch.sh',
-                                                                      'state.json']
+    assert sorted(os.path.basename(p) for p in res['set_aside']) == [
+        'ascend-vllm.service', 'hccl.env', 'launch.sh', 'state.json']
     commit = dict((k, paths[k]) for k in ('config_dir', 'previous_dir'))
-    failed, res, _ = run_module(upgrade_switch.main, dict(commit, action='commit'))
+    failed, res, dummy = run_module(upgrade_switch.main, dict(commit, action='commit'))
     assert not failed and res['changed'] is True and 'pending' not in res['state']
-    failed, res, _ = run_module(upgrade_switch.main, dict(commit, action='commit'))
+    failed, res, dummy = run_module(upgrade_switch.main, dict(commit, action='commit'))
     assert not failed and res['changed'] is False
 
 
 def test_missing_arguments_are_refused_before_anything(tmp_path):
     paths = tree(tmp_path)
     before = listing(tmp_path)
-    failed, res, _ = run_module(upgrade_switch.main, {'action': 'switch', 'config_dir': paths['config_dir']})
+    failed, res, dummy = run_module(upgrade_switch.main, {'action': 'switch', 'config_dir': paths['config_dir']})
     assert failed and 'stage_dir' in res['msg'] and 'unit_path' in res['msg']
     assert listing(tmp_path) == before
 
@@ -95,5 +95,5 @@ def test_missing_arguments_are_refused_before_anything(tmp_path):
 def test_a_refused_switch_is_a_failure_naming_the_fix(tmp_path):
     paths = tree(tmp_path)
     os.mkdir(paths['previous_dir'] + '.pending')
-    failed, res, _ = run_module(upgrade_switch.main, dict(paths, action='switch'))
+    failed, res, dummy = run_module(upgrade_switch.main, dict(paths, action='switch'))
     assert failed and res['msg'].startswith('switch: ') and 'playbooks/rollback.yml' in res['msg']
