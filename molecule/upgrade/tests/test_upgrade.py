@@ -177,10 +177,10 @@ def kept_release(name, where):
 
 def test_upgrade_interrupted_in_its_health_wait_is_not_up_to_date_and_is_repaired():
     # Instance a runs v0.12.0rc1 (previous/ keeps v0.11.0rc0), b v0.11.0rc0. Upgrade a to the
-    # inventory's v0.11.0rc0 while node0's vLLM loads its weights for 60 s (a systemd drop-in: not
+    # inventory's v0.11.0rc0 while node0's vLLM loads its weights for 120 s (a systemd drop-in: not
     # part of the inventory, so not of the desired state) and the health wait is 4 s without
     # rollback: the run dies in the health wait, after the switch.
-    node("node0", "sh", "-c", "mkdir -p %s && printf '[Service]\nEnvironment=ASCEND_SIM_STARTUP_DELAY_S=60\n' > %s"
+    node("node0", "sh", "-c", "mkdir -p %s && printf '[Service]\nEnvironment=ASCEND_SIM_STARTUP_DELAY_S=120\n' > %s"
          " && systemctl daemon-reload" % (os.path.dirname(SLOW_START), SLOW_START))
     try:
         res = playbook("upgrade.yml", {"upgrade_instances": ["a"], "upgrade_rollback": False,
