@@ -50,8 +50,8 @@ def node_time(name):
 
 
 def put_lock(name, owner, started):
-    data = {"owner": owner, "token": "%s@%s:%s:%s" % (owner["user"], owner["controller"], owner["pid"],
-                                                       owner["pid_start"]), "started": started}
+    token = "%s@%s:%s:%s" % (owner["user"], owner["controller"], owner["pid"], owner["pid_start"])
+    data = {"owner": owner, "token": token, "started": started}
     node(name, "sh", "-c", "cat > %s" % LOCK, stdin=json.dumps(data))
 
 

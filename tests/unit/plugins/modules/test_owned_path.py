@@ -18,8 +18,8 @@ def test_unowned_directory_is_refused_and_kept(tmp_path):
     victim = tmp_path / 'etc-like'
     victim.mkdir()
     (victim / 'passwd').write_text('root:x:0:0')
-    failed, result, dummy = run_module(owned_path.main, {'path': str(victim), 'legacy': ['state.json', 'launch.sh'],
-                                                     'host': 'node0', 'variable': 'vllm_service_config_dir'})
+    args = {'path': str(victim), 'legacy': ['state.json', 'launch.sh'], 'host': 'node0', 'variable': 'vllm_service_config_dir'}
+    failed, result, dummy = run_module(owned_path.main, args)
     assert failed and 'node0: vllm_service_config_dir=' in result['msg'] and MARKER in result['msg']
     assert (victim / 'passwd').read_text() == 'root:x:0:0'
 
