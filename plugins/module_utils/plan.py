@@ -273,19 +273,28 @@ def sh_literal(text):
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
+_EXPANSION_RE = re.compile(r"\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)")
+
+
 def sh_expanding(text):
-    """``text`` as one shell word in which $NAME / ${NAME} expand and nothing else does."""
+    """``text`` as one shell word in which ``$NAME`` / ``${NAME}`` expand and nothing else does.
+
+    Inside the double quotes every other ``$`` (``$(...)``, ``$1``, ``${X:-...}``), backtick,
+    backslash and double quote is escaped, so sourcing the file never runs a command. (Profile
+    validation refuses ``$(``, backticks and newlines in values before it comes to this.)"""
     text = str(text)
     if _SAFE_RE.match(text):
         return text
     if "$" not in text:
         return sh_literal(text)
-    return '"' + re.sub(r'(["\\`])', r"\\\1", text) + '"'
-
-
-# Earlier names, still imported by module_utils/service.py.
-_sh_literal = sh_literal
-_sh_expanding = sh_expanding
+    out = []
+    pos = 0
+    for match in _EXPANSION_RE.finditer(text):
+        out.append(re.sub(r'(["\\`$])', r"\\\1", text[pos:match.start()]))
+        out.append(match.group(0))
+        pos = match.end()
+    out.append(re.sub(r'(["\\`$])', r"\\\1", text[pos:]))
+    return '"' + "".join(out) + '"'
 
 
 def _argv_word(item):
