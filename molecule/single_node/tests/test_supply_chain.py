@@ -32,7 +32,7 @@ FACTS_PLAYBOOK = """
   tasks:
     - name: Report the fact
       ansible.builtin.debug:
-        msg: "IMAGE_ID={{ ascend_ops_image_id }} SOURCE={{ ascend_ops_result.image.source }}"
+        msg: "IMAGE_ID={{ 'null' if ascend_ops_image_id is none else ascend_ops_image_id }} SOURCE={{ ascend_ops_result.image.source }}"
 """
 PREFLIGHT_PLAYBOOK = """
 - name: Validate the inventory against its profile (controller only)
@@ -122,11 +122,11 @@ def test_pinned_image_on_the_node_is_kept_and_its_id_reported_in_check_mode_too(
 def test_pinned_image_missing_is_pulled_by_digest_and_its_id_set(facts_playbook, empty_docker):
     entry = registry_entry()
     pin = json.dumps({"vllm_image_digest": entry["digest"], "ascend_ops_docker": empty_docker})
-    # --check: says it would pull by digest; the image is not there, so there is no ID yet.
+    # --check: says it would pull by digest; the image is not there, so the fact is null (defined, no ID yet).
     res = playbook(facts_playbook, "-e", pin, "--check")
     assert res.returncode == 0, res.out[-3000:]
     assert "would docker pull %s@%s" % (REPO, entry["digest"]) in res.out
-    assert reported(res.out) == ("None", "missing")
+    assert reported(res.out) == ("null", "missing")
     assert node(empty_docker, "images", "-q").stdout.strip() == ""
     res = playbook(facts_playbook, "-e", pin)
     assert res.returncode == 0, res.out[-3000:]
