@@ -36,6 +36,8 @@ import shutil
 import stat
 import tempfile
 
+from ansible_collections.ascend.serving.plugins.module_utils.service import STATE_KEYS
+
 STATE = 'state.json'
 # The files a release must stage (besides the unit file).
 REQUIRED = ('hccl.env', 'launch.sh', STATE)
@@ -44,11 +46,9 @@ REQUIRED = ('hccl.env', 'launch.sh', STATE)
 OPTIONAL = ('secret.env',)
 PENDING_KEYS = ('pending', 'replaces')
 SUMMARY_KEYS = ('release', 'profile', 'install_method', 'runtime')
-# The keys that say what a node runs (module_utils/service.py STATE_KEYS' core): a switch may
-# resume an unfinished upgrade only towards the same target.
-TARGET_KEYS = ('instance', 'role', 'dp_ranks', 'dp_size', 'profile', 'profile_digest', 'release',
-               'install_method', 'runtime', 'image', 'artifacts', 'model', 'served_model_name', 'port',
-               'plan_digest')
+# The keys that say what a node runs - the same ones upgrade.yml's difference compares: a switch
+# may resume an unfinished upgrade only towards the same target.
+TARGET_KEYS = STATE_KEYS
 UNFINISHED_HELP = ('run playbooks/rollback.yml (back to what ran before it) or finish it with playbooks/deploy.yml '
                    '(or upgrade.yml) using the inventory it was started with, then re-run')
 
