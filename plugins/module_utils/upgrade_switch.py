@@ -36,7 +36,7 @@ import shutil
 import stat
 import tempfile
 
-from ansible_collections.ascend.serving.plugins.module_utils.service import STATE_KEYS
+from ansible_collections.ascend.serving.plugins.module_utils.service import state_diff
 
 STATE = 'state.json'
 # The files a release must stage (besides the unit file).
@@ -46,9 +46,6 @@ REQUIRED = ('hccl.env', 'launch.sh', STATE)
 OPTIONAL = ('secret.env',)
 PENDING_KEYS = ('pending', 'replaces')
 SUMMARY_KEYS = ('release', 'profile', 'install_method', 'runtime')
-# The keys that say what a node runs - the same ones upgrade.yml's difference compares: a switch
-# may resume an unfinished upgrade only towards the same target.
-TARGET_KEYS = STATE_KEYS
 UNFINISHED_HELP = ('run playbooks/rollback.yml (back to what ran before it) or finish it with playbooks/deploy.yml '
                    '(or upgrade.yml) using the inventory it was started with, then re-run')
 
@@ -145,9 +142,10 @@ def mark(state, replaces):
     return marked
 
 
-def target_diff(a, b):
-    """The TARGET_KEYS on which two state records differ."""
-    return [key for key in TARGET_KEYS if (a or {}).get(key) != (b or {}).get(key)]
+def target_diff(current, staged):
+    """How a staged state record differs from the one in place (the same comparison as
+    upgrade.yml's difference, module_utils/service.state_diff): empty = the same target."""
+    return state_diff(strip_mark(current or {}) or None, staged or {})
 
 
 def state_bytes(state):
@@ -338,11 +336,11 @@ def switch(config_dir, stage_dir, previous_dir, unit_path, check=False):
                           'holds the last known-good release and is never overwritten - %s'
                           % (pend, os.path.join(config_dir, STATE), UNFINISHED_HELP))
     if resumed and pend_exists:
-        differs = target_diff(strip_mark(current), new_state)
+        differs = target_diff(current, new_state)
         if differs:
             raise SwitchError('an unfinished upgrade to %s (%s) is pending here (%s holds what ran before it) and '
                               'this upgrade targets something else (%s) - %s'
-                              % (current.get('release'), current.get('profile'), pend, ', '.join(differs),
+                              % (current.get('release'), current.get('profile'), pend, '; '.join(differs),
                                  UNFINISHED_HELP))
     if resumed:
         # Resume: what runs now was never proven; the known-good copy stays where it is.
