@@ -107,9 +107,9 @@ class ListenerWatch:
 
     def finish(self):
         node(self.name, "touch", self.stop_file)
-        out, _ = self.proc.communicate(timeout=60)
+        out, err = self.proc.communicate(timeout=60)
         node(self.name, "rm", "-f", self.stop_file)
-        assert out.count("tick") > 10, "the watch did not run: %s" % out[-500:]
+        assert out.count("tick") > 10, "the watch did not run: %s%s" % (out[-500:], err[-500:])
         return [line for line in out.splitlines() if line.startswith("LISTEN")]
 
 
@@ -153,7 +153,7 @@ def test_no_listener_while_the_vllm_unit_is_running_or_starting(tmp_path, state)
     extra = ["-p", "Type=notify", "-p", "TimeoutStartSec=600"] if state == "activating" else []
     node("node0", "systemd-run", "--no-block", "--unit", "ascend-vllm.service", *extra, "sleep", "600")
     try:
-        for _ in range(50):
+        for _attempt in range(50):
             if node_ok("node0", "systemctl", "is-active", "ascend-vllm.service").stdout.strip() == state:
                 break
             time.sleep(0.1)
