@@ -204,8 +204,8 @@ def plan_digest(plan):
 
 # What a node runs, as recorded in its state.json (deploy writes it, status and upgrade read it).
 STATE_KEYS = ('instance', 'role', 'dp_ranks', 'dp_size', 'profile', 'profile_digest', 'release',
-              'install_method', 'runtime', 'image', 'image_id', 'artifacts', 'model', 'served_model_name', 'port',
-              'auth', 'plan_digest')
+              'install_method', 'runtime', 'image', 'image_id', 'artifacts', 'model', 'model_revision',
+              'served_model_name', 'port', 'auth', 'plan_digest')
 # What the running process was started from: a difference restarts it (run_digest).
 RUN_KEYS = ('instance', 'role', 'dp_ranks', 'dp_size', 'release', 'install_method', 'runtime', 'image', 'image_id',
             'artifacts', 'model', 'port', 'auth', 'plan_digest')
@@ -258,6 +258,7 @@ def node_state(plan, runtime='auto', auth=False, image_id=None):
         'image_id': (image_id or None) if runtime == 'container' else None,
         'artifacts': artifacts,
         'model': plan['model'],
+        'model_revision': plan.get('model_revision'),
         'served_model_name': plan['served_model_name'],
         'auth': auth,
         'plan_digest': plan_digest(plan),

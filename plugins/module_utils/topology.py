@@ -55,7 +55,7 @@ INSTANCE_KEYS = (
 
 # Variables a host's entry in the topology needs from the inventory.
 HOST_VAR_PREFIXES = ("vllm_", "hccl_env_")
-HOST_VARS_EXTRA = ("ansible_host",)
+HOST_VARS_EXTRA = ("ansible_host", "model_weights_revision")
 
 
 class TopologyError(ValueError):

@@ -298,3 +298,11 @@ def test_state_diff_compares_image_ids_only_when_both_are_known():
     other = service.node_state(plans(V012)["n0"], image_id="sha256:" + "d" * 64)
     assert service.state_diff(recorded, other) == ["image_id: sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
                                                    " -> sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"]
+
+
+def test_state_records_the_model_revision_pin():
+    assert service.node_state(plans(V012)["n0"])["model_revision"] is None
+    pinned = service.node_state(plans(V012, vllm_model_revision="v1.0")["n0"])
+    assert pinned["model_revision"] == "v1.0"
+    # A revision given as model_weights_revision reaches the plan too (the topology keeps that variable).
+    assert service.node_state(plans(V012, model_weights_revision="v1.0")["n0"])["model_revision"] == "v1.0"
