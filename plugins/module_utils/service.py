@@ -167,7 +167,7 @@ def unit_file(plan, launch_path, managed_comment, stop_timeout=120, runtime='hos
         service += [
             'ExecStartPre=-docker rm -f %s' % CONTAINER_NAME,
             'ExecStart=%s' % launch,
-            'ExecStop=docker stop -t %d %s' % (grace, CONTAINER_NAME),
+            'ExecStop=-docker stop -t %d %s' % (grace, CONTAINER_NAME),
             'ExecStopPost=-docker rm -f %s' % CONTAINER_NAME,
         ]
     elif runtime == 'host':

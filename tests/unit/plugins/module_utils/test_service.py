@@ -224,7 +224,7 @@ def test_container_unit_owns_the_container_lifecycle():
     unit = service.unit_file(plan, "/etc/ascend-serving/launch.sh", "managed", stop_timeout=120, runtime="container")
     lines = unit.splitlines()
     assert lines.index("ExecStartPre=-docker rm -f vllm-ascend") < lines.index("ExecStart=/etc/ascend-serving/launch.sh")
-    assert "ExecStop=docker stop -t 90 vllm-ascend" in lines
+    assert "ExecStop=-docker stop -t 90 vllm-ascend" in lines
     assert "ExecStopPost=-docker rm -f vllm-ascend" in lines
     host = service.unit_file(plan, "/etc/ascend-serving/launch.sh", "managed")
     assert "docker" not in host
