@@ -31,7 +31,7 @@ API_KEY_ENV = 'VLLM_API_KEY'
 RUN_DIGEST_DIR = '/run/ascend-serving'
 _ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 # Paths written into a unit or a script: no whitespace, quotes, backslashes or control characters.
-_UNIT_PATH_RE = re.compile(r'^/[A-Za-z0-9._/+@:,=-]*$')
+_UNIT_PATH_RE = re.compile(r'^/[A-Za-z0-9._/+@:,=-]+$')
 
 # The vllm-ascend docs' `docker run` (reference notes, section 2), plus /etc/hccn.conf read-only.
 CONTROL_DEVICES = ('/dev/davinci_manager', '/dev/devmm_svm', '/dev/hisi_hdc')
@@ -82,10 +82,18 @@ def run_digest_path(unit):
     return '%s/%s.digest' % (RUN_DIGEST_DIR, unit)
 
 
-def _check_path(host, what, path):
+def path_problem(what, path):
+    """Why ``path`` cannot go into a systemd unit or a shell script as it is, or None."""
     if not isinstance(path, str) or not _UNIT_PATH_RE.match(path) or '/../' in path + '/':
-        raise ServiceError('%s: %s %r must be an absolute path of letters, digits and ._/+@:,=- only '
-                           '(no whitespace, quotes, backslashes, %% or control characters)' % (host, what, path))
+        return ('%s %r must be an absolute path of letters, digits and ._/+@:,=- only (no whitespace, quotes, '
+                'backslashes, %%, .. or control characters)' % (what, path))
+    return None
+
+
+def _check_path(host, what, path):
+    problem = path_problem(what, path)
+    if problem:
+        raise ServiceError('%s: %s' % (host, problem))
     return path
 
 
@@ -212,6 +220,11 @@ RUN_KEYS = ('instance', 'role', 'dp_ranks', 'dp_size', 'release', 'install_metho
 STATE_VERSION = 1
 
 
+def _artifact_sums(method):
+    """``{artifact: sha256}`` of an install method, as the state record keeps them."""
+    return dict((name, (art or {}).get('sha256')) for name, art in sorted((method.get('artifacts') or {}).items()))
+
+
 def _digest(data):
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode('utf-8')).hexdigest()
 
@@ -239,7 +252,7 @@ def node_state(plan, runtime='auto', auth=False, image_id=None):
     method_name = install_method(plan)
     runtime = resolve_runtime(plan, runtime)
     method = (release.get('install_methods') or {}).get(method_name) or {}
-    artifacts = dict((name, (art or {}).get('sha256')) for name, art in sorted((method.get('artifacts') or {}).items()))
+    artifacts = _artifact_sums(method)
     if auth not in (True, False):
         raise ServiceError('%s: auth must be true or false, got %r' % (plan.get('host'), auth))
     record = {
@@ -286,7 +299,7 @@ def install_changes(profile, recorded):
     desired = {
         'release': release.get('name'),
         'install_method': name,
-        'artifacts': dict((k, (a or {}).get('sha256')) for k, a in sorted((method.get('artifacts') or {}).items())),
+        'artifacts': _artifact_sums(method),
     }
     if recorded.get('runtime') == 'container':
         desired['image'] = method.get('image') or None

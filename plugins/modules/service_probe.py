@@ -21,7 +21,9 @@ author:
   - ascend.serving contributors (@ascend-serving)
 options:
   config_dir:
-    description: The service's configuration directory.
+    description:
+      - The service's configuration directory. It goes into a systemd unit and a shell script, so it
+        must be an absolute path of letters, digits and C(._/+@:,=-) (no C(..)); anything else fails.
     type: path
     required: true
   unit:
@@ -76,8 +78,7 @@ import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-
-RUN_DIGEST_DIR = '/run/ascend-serving'
+from ansible_collections.ascend.serving.plugins.module_utils.service import path_problem, run_digest_path
 
 
 def read_state(path):
@@ -114,8 +115,12 @@ def main():
     unit = module.params['unit']
     if not re.match(r'^[A-Za-z0-9@._-]+\.service$', unit):
         module.fail_json(msg='unit %r is not a service unit name' % unit)
+    # The launch script and the unit name files in this directory: refuse it before anything is written.
+    problem = path_problem('config_dir (vllm_service_config_dir / ascend_serving_config_dir)', module.params['config_dir'])
+    if problem:
+        module.fail_json(msg='%s, e.g. /etc/ascend-serving. Nothing was changed.' % problem)
     state, error = read_state(os.path.join(module.params['config_dir'], 'state.json'))
-    digest = read_digest(os.path.join(RUN_DIGEST_DIR, unit + '.digest'))
+    digest = read_digest(run_digest_path(unit))
     active, sub = 'unknown', 'unknown'
     systemctl = module.get_bin_path('systemctl')
     if systemctl:
