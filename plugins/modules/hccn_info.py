@@ -34,7 +34,8 @@ options:
     description:
       - Path of the C(npu-smi) binary, used to list the devices when neither O(devices) nor
         O(device_count) is given.
-      - By default it is looked up on E(PATH), then in C(/usr/local/bin) and C(/usr/local/sbin).
+      - By default it is looked up on E(PATH), then in C(/usr/local/bin), C(/usr/local/sbin) and
+        C(/usr/local/Ascend/driver/tools).
     type: path
   devices:
     description:
@@ -240,7 +241,6 @@ hccn_info:
 
 import ipaddress
 import os
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
@@ -248,9 +248,9 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.ascend.serving.plugins.module_utils import hccn_tool
 from ansible_collections.ascend.serving.plugins.module_utils import npu_smi
-
-HCCN_TOOL_DIRS = ['/usr/local/Ascend/driver/tools']
-NPU_SMI_DIRS = ['/usr/local/bin', '/usr/local/sbin']
+from ansible_collections.ascend.serving.plugins.module_utils import tool
+# The runner's default command runner, imported by name so that tests can replace it here.
+from ansible_collections.ascend.serving.plugins.module_utils.tool import execute
 
 # The fields each check fills in a device entry: {check: {device key: parser key}}.
 FIELDS = {
@@ -263,43 +263,8 @@ FIELDS = {
     'lldp': {'lldp_ifname': 'ifname'},
 }
 
-# hccn_tool and npu-smi print English in the C locale.
-C_LOCALE = {'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C'}
 
-
-def execute(argv, timeout=None):
-    """``(rc, stdout, stderr)`` of argv (text), run in the C locale without a shell.
-
-    Not ``AnsibleModule.run_command``: its 1 s select loop can return rc 0 with the output of a
-    slow child lost (ansible/ansible#51393), which turned busy nodes' answers into "no output".
-    ``subprocess.run`` reads both pipes to the end. A command still running after timeout seconds
-    is killed: rc None, and the reason in stderr.
-    """
-    env = dict(os.environ, **C_LOCALE)
-    try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=env, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return None, '', 'still running after %s s, killed' % timeout
-    except OSError as exc:
-        return 127, '', to_native(exc)
-    return (proc.returncode, proc.stdout.decode('utf-8', 'replace'),
-            proc.stderr.decode('utf-8', 'replace'))
-
-
-def find_binary(module, name, path, dirs, option):
-    if path:
-        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-            module.fail_json(msg='%s %s is not an executable file.' % (option, path))
-        return path
-    found = module.get_bin_path(name, opt_dirs=dirs)
-    if not found:
-        module.fail_json(msg='%s was not found on PATH or in %s. Install the Ascend NPU driver, or set %s.'
-                             % (name, ', '.join(dirs), option))
-    return found
-
-
-def device_list(module):
+def device_list(module, runner):
     """The devices to probe and where the list came from."""
     params = module.params
     if params['devices']:
@@ -315,13 +280,14 @@ def device_list(module):
             module.fail_json(msg='device_count must be at least 1, got %d.' % params['device_count'])
         return list(range(params['device_count'])), 'device_count'
 
-    npu_bin = params['npu_smi_path']
-    if not npu_bin:
-        npu_bin = module.get_bin_path('npu-smi', opt_dirs=NPU_SMI_DIRS)
-    if not npu_bin:
+    try:
+        npu_bin = runner.find('npu-smi', params['npu_smi_path'], 'npu_smi_path')
+    except tool.ToolMissing as exc:
         module.fail_json(msg='Cannot list the NPU devices: npu-smi was not found on PATH or in %s. '
-                             'Set devices or device_count, or npu_smi_path.' % ', '.join(NPU_SMI_DIRS))
-    info = run_npu_smi(module, [npu_bin, 'info'], npu_smi.parse_info)
+                             'Set devices or device_count, or npu_smi_path.' % ', '.join(exc.dirs))
+    except tool.ToolError as exc:
+        module.fail_json(msg=exc.msg)
+    info = run_npu_smi(module, runner, [npu_bin, 'info'], npu_smi.parse_info)
     chips = info['chips']
     if not chips:
         module.fail_json(msg='npu-smi info lists no NPU chip; set devices or device_count.')
@@ -329,23 +295,20 @@ def device_list(module):
         return [chip['phy_id'] for chip in chips], 'npu-smi phy ids'
     if all(chip['device_id'] is not None for chip in chips):
         return [chip['device_id'] for chip in chips], 'npu-smi device ids'
-    mapping = run_npu_smi(module, [npu_bin, 'info', '-m'], npu_smi.parse_info_mapping)
+    mapping = run_npu_smi(module, runner, [npu_bin, 'info', '-m'], npu_smi.parse_info_mapping)
     logic = [row['logic_id'] for row in mapping if row['logic_id'] is not None]
     if not logic:
         module.fail_json(msg='npu-smi info -m lists no chip with a logic id; set devices or device_count.')
     return logic, 'npu-smi -m logic ids'
 
 
-def run_npu_smi(module, argv, parser):
-    rc, out, err = execute(argv, module.params['command_timeout'])
-    if rc != 0:
-        module.fail_json(msg='Cannot list the NPU devices: %s exited with %d: %s. Set devices or device_count.'
-                             % (' '.join(argv), rc, (err or out).strip()), cmd=argv, rc=rc, stdout=out, stderr=err)
+def run_npu_smi(module, runner, argv, parser):
     try:
-        return parser(out)
-    except npu_smi.ParseError as exc:
-        module.fail_json(msg='cannot parse the output of %s: %s' % (' '.join(argv), exc),
-                         cmd=argv, offending_line=exc.line, stdout=out)
+        return runner.run(argv, parser).parsed
+    except tool.ToolFailed as exc:
+        module.fail_json(msg='Cannot list the NPU devices: %s. Set devices or device_count.' % exc.msg, **exc.details)
+    except tool.ToolParseError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
 
 
 def ping_plan(module, devices):
@@ -414,8 +377,12 @@ def main():
     ping_parallel = params['ping_parallel'] or params['parallel']
     checks = [check for check in hccn_tool.CHECKS if check in params['checks']]
 
-    tool = find_binary(module, 'hccn_tool', params['hccn_tool_path'], HCCN_TOOL_DIRS, 'hccn_tool_path')
-    devices, source = device_list(module)
+    runner = tool.Runner.for_module(module, execute=execute, timeout=params['command_timeout'])
+    try:
+        hccn_bin = runner.find('hccn_tool', params['hccn_tool_path'], 'hccn_tool_path')
+    except tool.ToolError as exc:
+        module.fail_json(msg=exc.msg)
+    devices, source = device_list(module, runner)
     pings = ping_plan(module, devices)
 
     queries, pings_jobs = [], []
@@ -425,9 +392,8 @@ def main():
 
     def run(job):
         device, check, target = job
-        argv = [tool] + hccn_tool.command_args(device, check, target)
-        rc, out, err = execute(argv, params['command_timeout'])
-        return job, argv, rc, out, err
+        done = runner.run([hccn_bin] + hccn_tool.command_args(device, check, target), check=False)
+        return job, done.argv, done.rc, done.stdout, done.stderr
 
     # The queries first, then the pings (their own limit), each pass taking the devices in turn.
     results = []

@@ -178,8 +178,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.ascend.serving.plugins.module_utils import nic
+from ansible_collections.ascend.serving.plugins.module_utils.tool import Runner, ToolError, ToolFailed, ToolMissing
 
-IP_DIRS = ['/sbin', '/usr/sbin']
 SYS_NET = '/sys/class/net'
 IF_INET6 = '/proc/net/if_inet6'
 SIOCGIFADDR = 0x8915
@@ -189,17 +189,12 @@ ARPHRD_ETHER = 1
 ARPHRD_LOOPBACK = 772
 
 
-def read_with_ip(module, ip_bin):
+def read_with_ip(module, runner, ip_bin):
     """Interfaces from ``ip -j addr show``; None when this ip cannot print JSON."""
-    argv = [ip_bin, '-j', 'addr', 'show']
-    rc, out, err = module.run_command(argv, expand_user_and_vars=False)
-    if rc != 0:
-        return None
     try:
-        return nic.parse_ip_addr_json(out)
-    except nic.ParseError as exc:
-        module.fail_json(msg='cannot parse the output of %s: %s' % (' '.join(argv), exc),
-                         cmd=argv, offending_line=exc.line, stdout=out, stderr=err)
+        return runner.run([ip_bin, '-j', 'addr', 'show'], nic.parse_ip_addr_json, check=False).parsed
+    except ToolError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
 
 
 def _read(path, default=None):
@@ -285,18 +280,15 @@ def resolve(module, peer):
     return infos[0][4][0]
 
 
-def route_to(module, ip_bin, peer_ip):
+def route_to(module, runner, ip_bin, peer_ip):
     """``(route, error)`` for ``peer_ip``: from ``ip -j route get``, else from a UDP socket."""
     if ip_bin:
-        argv = [ip_bin, '-j', 'route', 'get', peer_ip]
-        rc, out, err = module.run_command(argv, expand_user_and_vars=False)
-        if rc == 0:
-            try:
-                return nic.parse_route_get_json(out), None
-            except nic.ParseError as exc:
-                module.fail_json(msg='cannot parse the output of %s: %s' % (' '.join(argv), exc),
-                                 cmd=argv, offending_line=exc.line, stdout=out, stderr=err)
-        return None, '%s exited with %d: %s' % (' '.join(argv), rc, (err or out).strip())
+        try:
+            return runner.run([ip_bin, '-j', 'route', 'get', peer_ip], nic.parse_route_get_json).parsed, None
+        except ToolFailed as exc:
+            return None, exc.msg
+        except ToolError as exc:
+            module.fail_json(msg=exc.msg, **exc.details)
     family = socket.AF_INET6 if ':' in peer_ip else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
@@ -320,16 +312,16 @@ def main():
         mutually_exclusive=[('peer', 'cidr', 'name')],
         supports_check_mode=True,
     )
-    module.run_command_environ_update = dict(LANG='C', LC_ALL='C', LC_MESSAGES='C')
     params = module.params
+    runner = Runner.for_module(module)
+    try:
+        ip_bin = runner.find('ip', params['ip_path'], 'ip_path')
+    except ToolMissing:
+        ip_bin = None
+    except ToolError as exc:
+        module.fail_json(msg=exc.msg)
 
-    ip_bin = params['ip_path']
-    if ip_bin and not (os.path.isfile(ip_bin) and os.access(ip_bin, os.X_OK)):
-        module.fail_json(msg='ip_path %s is not an executable file.' % ip_bin)
-    if not ip_bin:
-        ip_bin = module.get_bin_path('ip', opt_dirs=IP_DIRS)
-
-    interfaces = read_with_ip(module, ip_bin) if ip_bin else None
+    interfaces = read_with_ip(module, runner, ip_bin) if ip_bin else None
     source = 'ip'
     if interfaces is None:
         interfaces, source, ip_bin = read_sysfs(module), 'sysfs', None
@@ -338,7 +330,7 @@ def main():
     try:
         if params['peer']:
             peer_ip = resolve(module, params['peer'])
-            route, route_error = route_to(module, ip_bin, peer_ip)
+            route, route_error = route_to(module, runner, ip_bin, peer_ip)
             try:
                 selected = nic.select_by_peer(interfaces, peer_ip, route)
             except nic.SelectionError as exc:

@@ -22,7 +22,8 @@ options:
   npu_smi_path:
     description:
       - Path of the C(npu-smi) binary.
-      - By default it is looked up on E(PATH), then in C(/usr/local/bin) and C(/usr/local/sbin).
+      - By default it is looked up on E(PATH), then in C(/usr/local/bin), C(/usr/local/sbin) and
+        C(/usr/local/Ascend/driver/tools).
     type: path
   mapping:
     description:
@@ -219,46 +220,10 @@ npu_info:
           type: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ascend.serving.plugins.module_utils.npu_smi import (
-    ParseError,
-    parse_info,
-    parse_info_mapping,
-)
-
-NPU_SMI_DIRS = ['/usr/local/bin', '/usr/local/sbin']
-
-
-def find_npu_smi(module, path):
-    """The npu-smi binary: the given path, or the PATH lookup; fails with a fix when absent."""
-    if path:
-        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-            module.fail_json(msg='npu_smi_path %s is not an executable file.' % path)
-        return path
-    found = module.get_bin_path('npu-smi', opt_dirs=NPU_SMI_DIRS)
-    if not found:
-        module.fail_json(msg='npu-smi was not found on PATH or in %s. Install the Ascend NPU driver, '
-                             'or set npu_smi_path.' % ', '.join(NPU_SMI_DIRS))
-    return found
-
-
-def run_and_parse(module, argv, parser):
-    """Run ``argv`` and parse its stdout; any failure ends the module with the output."""
-    try:
-        rc, out, err = module.run_command(argv)
-    except OSError as exc:
-        module.fail_json(msg='cannot run %s: %s' % (' '.join(argv), exc), cmd=argv)
-    if rc != 0:
-        module.fail_json(msg='%s exited with %d: %s' % (' '.join(argv), rc, (err or out).strip()),
-                         cmd=argv, rc=rc, stdout=out, stderr=err)
-    try:
-        return parser(out)
-    except ParseError as exc:
-        module.fail_json(msg='cannot parse the output of %s: %s' % (' '.join(argv), exc),
-                         cmd=argv, offending_line=exc.line, stdout=out, stderr=err)
+from ansible_collections.ascend.serving.plugins.module_utils.npu_smi import parse_info, parse_info_mapping
+from ansible_collections.ascend.serving.plugins.module_utils.tool import Runner, ToolError
 
 
 def main():
@@ -269,12 +234,14 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run_command_environ_update = dict(LANG='C', LC_ALL='C', LC_MESSAGES='C')
-
-    npu_smi = find_npu_smi(module, module.params['npu_smi_path'])
-    info = run_and_parse(module, [npu_smi, 'info'], parse_info)
-    if module.params['mapping']:
-        info['mapping'] = run_and_parse(module, [npu_smi, 'info', '-m'], parse_info_mapping)
+    runner = Runner.for_module(module)
+    try:
+        npu_smi = runner.find('npu-smi', module.params['npu_smi_path'], 'npu_smi_path')
+        info = runner.run([npu_smi, 'info'], parse_info).parsed
+        if module.params['mapping']:
+            info['mapping'] = runner.run([npu_smi, 'info', '-m'], parse_info_mapping).parsed
+    except ToolError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
     module.exit_json(changed=False, npu_info=info)
 
 
