@@ -192,7 +192,8 @@ def test_for_module_uses_get_bin_path_and_run_command_in_the_c_locale():
     path = runner.find('npu-smi')
     assert runner.run([path, 'info'], _parse_number).parsed == 8
     assert module.asked == [('npu-smi', NPU_SMI_DIRS)]
-    assert module.ran == [(['/usr/local/sbin/npu-smi', 'info'], {'expand_user_and_vars': False}, tool.C_LOCALE)]
+    assert module.ran == [(['/usr/local/sbin/npu-smi', 'info'], {'expand_user_and_vars': False},
+                           {'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C'})]
 
 
 def test_for_module_a_command_that_cannot_start_is_rc_127():
