@@ -9,10 +9,14 @@ import pytest
 import yaml
 
 from ansible_collections.ascend.serving.plugins.module_utils.profile import ProfileStore, default_profile_dir
+from ansible_collections.ascend.serving.plugins.module_utils import topology
 from ansible_collections.ascend.serving.plugins.module_utils.topology import (
+    INSTANCE_CHECKS,
+    INVENTORY_CHECKS,
     TopologyError,
     host_vars_subset,
     inventory_hosts,
+    problems,
     validate,
 )
 
@@ -253,3 +257,108 @@ def test_inventory_hosts_reads_only_what_it_needs():
     assert hosts == {"n0": {"vllm_profile": W8A8_A3, "ansible_host": "192.0.2.1", "hccl_env_nic_name": "eth0"}}
     assert groups == {"vllm_nodes": ["n0"], "vllm_node0": ["n0"], "vllm_headless": []}
     assert host_vars_subset({"vllm_x": [1, {"a": 2}]}) == {"vllm_x": [1, {"a": 2}]}
+
+
+# -- the checks: named, one rule each, run from INVENTORY_CHECKS / INSTANCE_CHECKS -------------------
+
+CHECK_NAMES = [name for name, _check in INVENTORY_CHECKS + INSTANCE_CHECKS]
+GROUP_CASES = {
+    "nodes_group": {},
+    "children_of_nodes": {"vllm_nodes": ["n0"], "vllm_node0": ["n0"], "vllm_headless": ["n1"]},
+    "one_role_per_host": {"vllm_nodes": ["n0", "n1"], "vllm_node0": ["n0"], "vllm_headless": []},
+}
+
+# One inventory per check, and exactly the problems that check finds in it.
+CHECK_CASES = [
+    ("nodes_group", (inventory(W8A8_A3, ["n0"])[0], GROUP_CASES["nodes_group"]),
+     ["group vllm_nodes is empty or missing: the inventory must define vllm_nodes with children vllm_node0 (the host "
+      "running the API server) and vllm_headless (engine-only hosts)"]),
+    ("children_of_nodes", (inventory(W8A8_A3, ["n0", "n1"])[0], GROUP_CASES["children_of_nodes"]),
+     ["host n1 is in vllm_headless but not in vllm_nodes: make vllm_node0 and vllm_headless children of vllm_nodes"]),
+    ("one_role_per_host", (inventory(W8A8_A3, ["n0", "n1"])[0], GROUP_CASES["one_role_per_host"]),
+     ["host n1 is in vllm_nodes but in neither vllm_node0 nor vllm_headless: put it in one of them"]),
+    ("profiles", inventory(W8A8_A3, ["n0"], ["n1", "n2"], n1={"vllm_profile": "nope"}, n2={"vllm_profile": "nope"}),
+     ["hosts n1, n2: unknown profile 'nope': set vllm_profile to one of: deepseek-v3.2-exp-bf16-a2-v0.11.0rc0, "
+      "deepseek-v3.2-exp-bf16-a2-v0.12.0rc1, deepseek-v3.2-exp-bf16-a3-v0.11.0rc0, deepseek-v3.2-exp-bf16-a3-v0.12.0rc1, "
+      "deepseek-v3.2-exp-w8a8-a2-v0.11.0rc0, deepseek-v3.2-exp-w8a8-a2-v0.12.0rc1, deepseek-v3.2-exp-w8a8-a3-v0.11.0rc0, "
+      "deepseek-v3.2-exp-w8a8-a3-v0.12.0rc1 (or add nope.yml to a vllm_profile_dirs directory)"]),
+    ("instance_name", inventory(W8A8_A3, ["n0"], n0={"vllm_instance": "blue/green"}),
+     ["hosts n0: vllm_instance 'blue/green' is not a valid instance name: use letters, digits and ._- only, starting "
+      "with a letter or digit, at most 63 characters (it names the instance in units, reports and file names)"]),
+    ("one_node0", inventory(BF16_A3, ["n0", "n1"]),
+     ["instance 'default' has 2 node0 hosts (n0, n1): an instance has exactly one; move all but one to vllm_headless, "
+      "or give them different vllm_instance values"]),
+    ("instance_keys_agree", inventory(BF16_A3, ["n0"], ["n1"], n1={"vllm_port": 8001}),
+     ["instance 'default': its hosts disagree on serve.port (n0: 8000; n1: 8001): set it for the whole instance "
+      "(group_vars), not per host"]),
+    ("start_rank_is_integer", inventory(BF16_A3, ["n0"], ["n1"], n0={"vllm_dp_start_rank": "1.5"}),
+     ["host n0: vllm_dp_start_rank is '1.5': it must be an integer >= 0"]),
+    ("node0_starts_at_0", inventory(BF16_A3, ["n0"], ["n1"], n0={"vllm_dp_start_rank": "2"}),
+     ["host n0: vllm_dp_start_rank is 2 but node0 always serves DP ranks from 0: remove it or set it to 0"]),
+    ("start_ranks_all_or_none",
+     inventory(BF16_A2, ["n0"], ["n1", "n2", "n3"], n1={"vllm_dp_start_rank": 1}, n3={"vllm_dp_start_rank": 3}),
+     ["instance 'default': vllm_dp_start_rank is set on n1, n3 but not on n2: set it on every headless host of the "
+      "instance or on none (then it is derived from the inventory order)"]),
+    ("rank_has_one_owner", inventory(BF16_A3, ["n0"], ["n1"], n1={"vllm_dp_start_rank": 0}),
+     ["instance 'default': DP rank 0 is claimed by n0 (ranks 0), n1 (ranks 0): fix vllm_dp_start_rank so every rank "
+      "has one owner"]),
+    ("ranks_contiguous", inventory(BF16_A3, ["n0"], ["n1"], n1={"vllm_dp_start_rank": 3}),
+     ["instance 'default': DP ranks must be contiguous from 0 to 1 (data_parallel_size 2) but ranks 1, 2 are served "
+      "by no host: fix vllm_dp_start_rank (each headless host starts where the previous one ends)"]),
+    ("dp_size_matches", inventory(W8A8_A3, ["n0"], n0={"vllm_dp_size": 2}),
+     ["instance 'default': data_parallel_size is 2 but its hosts provide 1 DP rank (n0: 1): add or remove hosts, or "
+      "set vllm_dp_size to 1"]),
+    ("npus_per_node",
+     inventory(W8A8_A3, ["n0"], ["n1"], n0={"vllm_dp_size_local": 2}, n1={"vllm_dp_size_local": 2}),
+     ["host n0: tensor_parallel_size 16 x data_parallel_size_local 2 = 32 NPUs but an a3 node has 16: lower "
+      "vllm_tensor_parallel_size or vllm_dp_size_local so that their product is at most 16",
+      "host n1: tensor_parallel_size 16 x data_parallel_size_local 2 = 32 NPUs but an a3 node has 16: lower "
+      "vllm_tensor_parallel_size or vllm_dp_size_local so that their product is at most 16"]),
+    ("model_fits", inventory(BF16_A2, ["n0"], ["n1"]),
+     ["instance 'default': model deepseek-v3.2-exp-bf16 needs at least 32 NPUs (4 a2 nodes of 8) but the instance "
+      "uses 16 (tp 8 x dp 2 on 2 nodes): add headless nodes or choose a profile with smaller weights (W8A8)"]),
+]
+
+
+@pytest.mark.parametrize("name, hosts_groups, expected", CHECK_CASES, ids=[c[0] for c in CHECK_CASES])
+def test_each_check_finds_its_own_problem(name, hosts_groups, expected):
+    hosts, groups = hosts_groups
+    found = problems(hosts, groups, STORE)
+    assert [problem for check, problem in found if check == name] == expected, found
+    # validate() reports exactly what the checks found, in the same order.
+    assert errors_of(hosts, groups) == [problem for _check, problem in found]
+
+
+def test_every_check_function_is_in_a_table_once():
+    functions = sorted(name for name in dir(topology) if name.startswith("check_") and callable(getattr(topology, name)))
+    assert sorted(check.__name__ for _name, check in INVENTORY_CHECKS + INSTANCE_CHECKS) == functions
+    assert sorted(set(CHECK_NAMES)) == sorted(CHECK_NAMES) == sorted(f[len("check_"):] for f in functions)
+    assert all(check.__doc__ for _name, check in INVENTORY_CHECKS + INSTANCE_CHECKS)
+
+
+def test_the_tables_run_every_check():
+    """Every named check reports the problem it owns on some invalid inventory - none is dead or skipped."""
+    assert [c[0] for c in CHECK_CASES] == CHECK_NAMES  # one case per check, in table order
+    fired = set()
+    for _id, (hosts, groups), _expected in INVALID:
+        fired.update(check for check, _problem in problems(hosts, groups, STORE))
+    for name, (hosts, groups), _expected in CHECK_CASES:
+        fired.update(check for check, _problem in problems(hosts, groups, STORE))
+    assert sorted(fired) == sorted(CHECK_NAMES)
+
+
+@pytest.mark.parametrize("hosts_groups, expected", [c[1:] for c in INVALID], ids=[c[0] for c in INVALID])
+def test_invalid_rows_are_what_the_checks_find(hosts_groups, expected):
+    hosts, groups = hosts_groups
+    assert [problem for _check, problem in problems(hosts, groups, STORE)] == expected
+
+
+def test_a_missing_nodes_group_ends_the_checks():
+    hosts, _groups = inventory(W8A8_A3, ["n0"])
+    # vllm_node0 alone: children_of_nodes would also report n0, but nothing runs after nodes_group.
+    assert [check for check, _problem in problems(hosts, {"vllm_node0": ["n0"]}, STORE)] == ["nodes_group"]
+
+
+def test_a_valid_inventory_has_no_problems():
+    hosts, groups = inventory(BF16_A2, ["n0"], ["n1", "n2", "n3"])
+    assert problems(hosts, groups, STORE) == []
