@@ -3,6 +3,11 @@
 
   role_docs.py            rewrite the READMEs
   role_docs.py --check    exit 1 and name the roles whose README is out of date
+
+Both also check that defaults/main.yml and meta/argument_specs.yml agree (exit 1 naming the role,
+the variable and the fix otherwise): every default is an option of the main entry point, or of
+the entry point that reads it (e.g. ascend_ops_restore_from of restore), and wherever an entry
+point documents it, its documented default is the real one when that is a literal (no Jinja).
 """
 import json
 import sys
@@ -58,12 +63,62 @@ def render(role_dir):
     return "\n".join(out)
 
 
+def _is_literal(value):
+    if isinstance(value, str):
+        return "{{" not in value and "{%" not in value
+    if isinstance(value, list):
+        return all(_is_literal(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_literal(k) and _is_literal(v) for k, v in value.items())
+    return True
+
+
+def _same(one, other):
+    """Equal as data, types included (1 is not True, "1" is not 1)."""
+    return json.dumps(one, sort_keys=True, default=str) == json.dumps(other, sort_keys=True, default=str)
+
+
+def drift(role_dir):
+    """Problems between defaults/main.yml and meta/argument_specs.yml of one role, each naming the fix."""
+    defaults_file = role_dir / "defaults" / "main.yml"
+    specs_file = role_dir / "meta" / "argument_specs.yml"
+    if not defaults_file.exists() or not specs_file.exists():
+        return []
+    defaults = yaml.safe_load(defaults_file.read_text()) or {}
+    specs = yaml.safe_load(specs_file.read_text())["argument_specs"] or {}
+    role = role_dir.name
+    problems = []
+    for name, value in defaults.items():
+        documented = [(entry, ((specs[entry] or {}).get("options") or {})[name])
+                      for entry in sorted(specs, key=lambda e: (e != "main", e))
+                      if name in ((specs[entry] or {}).get("options") or {})]
+        if not documented:
+            problems.append(
+                "role %s: %s is in defaults/main.yml but in no entry point of meta/argument_specs.yml: add it to "
+                "argument_specs.main.options (type, default: %s, description), or to the options of the entry point "
+                "that reads it" % (role, name, json.dumps(value, default=str)))
+            continue
+        if not _is_literal(value):
+            continue
+        for entry, option in documented:
+            shown = (option or {}).get("default")
+            if not _same(shown, value):
+                problems.append(
+                    "role %s: argument_specs.%s.options.%s documents default %s but defaults/main.yml sets %s: make "
+                    "them the same (set default: %s in meta/argument_specs.yml, or change defaults/main.yml)"
+                    % (role, entry, name, json.dumps(shown, default=str), json.dumps(value, default=str),
+                       json.dumps(value, default=str)))
+    return problems
+
+
 def main():
     check = "--check" in sys.argv[1:]
     stale = []
+    drifted = []
     for role_dir in sorted((ROOT / "roles").iterdir()):
         if not (role_dir / "meta" / "argument_specs.yml").exists():
             continue
+        drifted += drift(role_dir)
         text = render(role_dir)
         readme = role_dir / "README.md"
         if readme.exists() and readme.read_text() == text:
@@ -73,10 +128,11 @@ def main():
         else:
             readme.write_text(text)
             print("wrote %s" % readme.relative_to(ROOT))
+    for problem in drifted:
+        print(problem)
     if stale:
         print("role READMEs out of date with argument_specs: %s; run scripts/role_docs.py" % ", ".join(stale))
-        return 1
-    return 0
+    return 1 if stale or drifted else 0
 
 
 if __name__ == "__main__":
