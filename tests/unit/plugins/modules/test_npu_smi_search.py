@@ -26,4 +26,3 @@ def test_hccn_info_names_the_one_search_list():
     assert failed
     assert result['msg'] == ('Cannot list the NPU devices: npu-smi was not found on PATH or in %s. '
                              'Set devices or device_count, or npu_smi_path.' % DIRS)
-
