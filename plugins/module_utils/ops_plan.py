@@ -293,12 +293,12 @@ def missing_after_install(plan, probe):
             out.append("%s ran but %s does not exist (a different package layout? set artifacts.%s.creates)"
                        % (step["file"], step["creates"], step["name"]))
         elif step["kind"] == "wheel" and probe["dists"].get(step["dist"]) != step["version"]:
-            out.append("%s has %s %s, not %s from %s" % (probe["python"], step["dist"],
-                                                          probe["dists"].get(step["dist"]) or "(none)", step["version"],
-                                                          step["file"]))
+            found = probe["dists"].get(step["dist"]) or "(none)"
+            out.append("%s has %s %s, not %s from %s" % (probe["python"], step["dist"], found, step["version"],
+                                                         step["file"]))
         elif step["kind"] == "file" and probe["sha256"].get(step["dest"]) != step["sha256"]:
-            out.append("%s has sha256 %s, not the release's %s" % (step["dest"], probe["sha256"].get(step["dest"]),
-                                                                    step["sha256"]))
+            out.append("%s has sha256 %s, not the release's %s"
+                       % (step["dest"], probe["sha256"].get(step["dest"]), step["sha256"]))
     for path in plan["env_paths"]:
         if not probe["exists"].get(path):
             out.append("the launch plan's environment names %s but it does not exist: the profile's mlapo_install_path, "

@@ -12,9 +12,9 @@ short_description: What the custom operators of a vLLM-Ascend release find in th
 version_added: 0.3.0
 description:
   - Internal to role C(ascend.serving.ascend_ops); not a public interface.
-  - Run it B(by the Python that runs vLLM) (task vars C(ansible_python_interpreter) set to what
-    M(ascend.serving.vllm_python) found): it reports that interpreter, its version, whether it is a
-    virtualenv or an externally managed (PEP 668) system Python, whether it has pip, the installed
+  - Run it B(by the Python that runs vLLM), with the task var C(ansible_python_interpreter) set to
+    what M(ascend.serving.vllm_python) found. It reports that interpreter, its version, whether it is
+    a virtualenv or an externally managed (PEP 668) system Python, whether it has pip, the installed
     versions of O(dists), which of O(exists) exist, the sha256 and mode of O(sha256) files, and the
     install stamp a previous run recorded.
   - Changes nothing.

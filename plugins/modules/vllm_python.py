@@ -72,8 +72,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-# Exit codes of the shell program this module replaces, kept as the failure reasons' order.
-NO_COMMAND, NOT_A_SCRIPT, NO_INTERPRETER = 'no_command', 'not_a_script', 'no_interpreter'
+# Why it failed (the exit codes 3, 4 and 5 of the shell program this module replaced).
+NO_COMMAND = 'no_command'
+NOT_A_SCRIPT = 'not_a_script'
+NO_INTERPRETER = 'no_interpreter'
 
 
 def which(name, path):
