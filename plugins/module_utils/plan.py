@@ -24,6 +24,15 @@ Contract of a host plan (``build_plan(...)[host]``):
     reference ``$nic_name`` / ``$local_ip`` / ``$node0_ip`` and
     :func:`render_script` emits the commands that find it on the node.
     Deploy-time callers pass ``discovered`` so nothing is left to run time.
+``service``
+    what the node's service is made of besides env and argv: ``unit``,
+    ``config_dir``, ``runtime`` (``auto`` resolved: ``container`` for an image
+    release), ``image``, ``npus`` (the ``/dev/davinciN`` devices a container
+    gets), ``model_mount`` (the weights directory a container mounts),
+    ``auth`` (the endpoint requires an API key; never the key) and
+    ``endpoint`` (node0's URL, the one every client and check uses).  The
+    per-host ``settings`` (role ``ascend.serving.settings``: config dir, unit,
+    runtime, whether an API key is set) complete it; see :data:`SETTINGS`.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,6 +40,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import json
+import posixpath
 import re
 
 from ansible_collections.ascend.serving.plugins.module_utils.profile import (
@@ -46,6 +56,18 @@ _IPV4_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
 # serve keys emitted before the data-parallel flags (the seed's order).
 _LEADING_SERVE_KEYS = ("host", "port")
+
+# The per-host settings a plan takes besides the topology, with the value used when a caller gives
+# none (render.yml's review of an inventory). Playbooks pass the values of role
+# ascend.serving.settings (ascend_serving_config_dir, ascend_serving_unit, vllm_service_runtime,
+# vllm_service_api_key != ""), whose defaults are these.
+SETTINGS = (
+    ("config_dir", "/etc/ascend-serving"),
+    ("unit", "ascend-vllm.service"),
+    ("runtime", "auto"),
+    ("auth", False),
+)
+_RUNTIMES = ("auto", "host", "container")
 
 
 def _is_ip(text):
@@ -120,6 +142,57 @@ def _network(topology, host, discovered):
     }
 
 
+def _endpoint_address(topology, host, discovered):
+    """The address clients reach the instance's API at: node0's data-network address (inventory,
+    else discovered) for a multi-node instance, else the address discovery chose on the node; in
+    both cases the address Ansible reaches node0 at when neither is known."""
+    entry = topology["hosts"][host]
+    node0 = entry["node0"]
+    theirs = discovered.get(node0) or {}
+    if entry["multi_node"]:
+        return topology["hosts"][node0].get("local_ip") or theirs.get("local_ip") or topology["hosts"][node0]["address"]
+    return theirs.get("local_ip") or topology["hosts"][node0]["address"]
+
+
+def host_settings(settings, host):
+    """One host's settings (:data:`SETTINGS` keys), defaults filled in, checked."""
+    given = (settings or {}).get(host) or {}
+    if not isinstance(given, dict):
+        raise ValueError("settings[%s] must be a mapping of %s" % (host, ", ".join(k for k, _v in SETTINGS)))
+    unknown = sorted(set(given) - set(k for k, _v in SETTINGS))
+    if unknown:
+        raise ValueError("settings[%s]: unknown key(s) %s" % (host, ", ".join(unknown)))
+    result = dict((key, given.get(key, default) if given.get(key) is not None else default)
+                  for key, default in SETTINGS)
+    if result["runtime"] not in _RUNTIMES:
+        raise ValueError("%s: vllm_service_runtime is %r: it must be one of %s"
+                         % (host, result["runtime"], ", ".join(_RUNTIMES)))
+    if result["auth"] not in (True, False):
+        raise ValueError("settings[%s].auth must be true or false, got %r" % (host, result["auth"]))
+    for key in ("config_dir", "unit"):
+        if not isinstance(result[key], str) or not result[key]:
+            raise ValueError("settings[%s].%s must be a non-empty string, got %r" % (host, key, result[key]))
+    return result
+
+
+def _service(profile, method, model, port, settings, endpoint_address):
+    """The ``service`` part of a host plan (see the module docstring)."""
+    runtime = settings["runtime"]
+    if runtime == "auto":
+        runtime = "container" if _get(profile, ("release", "install_method")) == "image" else "host"
+    model = str(model)
+    return {
+        "unit": settings["unit"],
+        "config_dir": settings["config_dir"],
+        "runtime": runtime,
+        "image": method.get("image") or None,
+        "npus": _get(profile, ("hardware", "npus_per_node")),
+        "model_mount": posixpath.dirname(model) if model.startswith("/") else None,
+        "auth": settings["auth"],
+        "endpoint": "http://%s:%s" % (endpoint_address, port),
+    }
+
+
 def _substitute(value, known):
     def repl(match):
         name = match.group(1) or match.group(2)
@@ -127,9 +200,10 @@ def _substitute(value, known):
     return _REF_RE.sub(repl, value)
 
 
-def host_plan(topology, host, discovered=None):
+def host_plan(topology, host, discovered=None, settings=None):
     """The launch plan of one host of a validated topology."""
     discovered = discovered or {}
+    mine = host_settings(settings, host)
     entry = topology["hosts"][host]
     profile = entry["profile"]
     multi = entry["multi_node"]
@@ -220,12 +294,34 @@ def host_plan(topology, host, discovered=None):
         "data_parallel_rpc_port": par.get("data_parallel_rpc_port"),
         "profile_name": _get(profile, ("profile", "name")),
         "network": network,
+        "service": _service(profile, method, argv[2], serve.get("port"), mine,
+                            _endpoint_address(topology, host, discovered)),
         "env": env,
         "source": source,
         "argv": argv,
         "notes": notes,
         "profile": profile,
     }
+
+
+def unpinned(topology):
+    """What the hosts of a validated topology would pull or download by a name that can move, one line
+    per finding naming its hosts (the plan step's warning when pins are not required)."""
+    found = {}
+    for host in topology["order"]:
+        profile = topology["hosts"][host]["profile"]
+        method = install_method(profile)
+        if method.get("image") and not method.get("artifacts") and not method.get("digest"):
+            found.setdefault("image %s is not pinned by digest (a tag can move to another build): set "
+                             "vllm_image_digest: sha256:<its registry digest>" % method["image"], []).append(host)
+        path = str(_get(profile, ("model", "path")))
+        if not path.startswith("/") and not _get(profile, ("model", "revision")):
+            found.setdefault("model %s is a hub id with no revision: vLLM downloads whatever its default branch holds%s; "
+                             "set vllm_model_revision (or model_weights_revision) to a commit or tag"
+                             % (path, " and runs its code as root (trust_remote_code)"
+                                if _get(profile, ("serve", "trust_remote_code")) else ""), []).append(host)
+    return ["%s %s: %s (preflight_require_checksums: true refuses this; docs/profiles.md, Pins)"
+            % ("host" if len(hosts) == 1 else "hosts", ", ".join(hosts), text) for text, hosts in found.items()]
 
 
 def normalize_discovered(discovered):
@@ -253,14 +349,17 @@ def normalize_discovered(discovered):
     return result
 
 
-def build_plan(topology, discovered=None):
+def build_plan(topology, discovered=None, settings=None):
     """``{host: host_plan}`` for every host of a validated topology.
 
     ``discovered``: per host, the NIC and local IP found on the node at deploy
     time (see :func:`normalize_discovered`); inventory values (``hccl_env_*``) win.
+    ``settings``: per host, see :data:`SETTINGS` (missing hosts and keys: the defaults).
     """
     discovered = normalize_discovered(discovered)
-    return dict((host, host_plan(topology, host, discovered)) for host in topology["order"])
+    if settings is not None and not isinstance(settings, dict):
+        raise ValueError("settings must map hosts to {%s}" % ", ".join(k for k, _v in SETTINGS))
+    return dict((host, host_plan(topology, host, discovered, settings)) for host in topology["order"])
 
 
 # -- renderings ------------------------------------------------------------

@@ -28,6 +28,10 @@ FACTS_PLAYBOOK = """
   hosts: vllm_nodes
   gather_facts: false
   roles:
+    - role: ascend.serving.plan
+      vars:
+        plan_discover: false
+        plan_show: false
     - role: ascend.serving.ascend_ops
   tasks:
     - name: Report the fact
@@ -39,10 +43,10 @@ PREFLIGHT_PLAYBOOK = """
   hosts: vllm_nodes
   gather_facts: false
   tasks:
-    - name: The preflight's topology check
+    - name: The plan step's validation of the inventory
       ansible.builtin.include_role:
-        name: ascend.serving.preflight
-        tasks_from: topology
+        name: ascend.serving.plan
+        tasks_from: validate
 """
 
 
