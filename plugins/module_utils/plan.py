@@ -24,6 +24,10 @@ Contract of a host plan (``build_plan(...)[host]``):
     reference ``$nic_name`` / ``$local_ip`` / ``$node0_ip`` and
     :func:`render_script` emits the commands that find it on the node.
     Deploy-time callers pass ``discovered`` so nothing is left to run time.
+``ops``
+    what role ascend_ops installs (:func:`ops_plan.build_ops_plan`: the install method's kind,
+    every artifact as a step with its URL after the mirror rewrite and its sha256, staging and
+    stamp paths, the image and its pull reference, and the problems that stop it).
 ``service``
     what the node's service is made of besides env and argv: ``unit``,
     ``config_dir``, ``runtime`` (``auto`` resolved: ``container`` for an image
@@ -43,6 +47,7 @@ import json
 import posixpath
 import re
 
+from ansible_collections.ascend.serving.plugins.module_utils.ops_plan import build_ops_plan
 from ansible_collections.ascend.serving.plugins.module_utils.profile import (
     install_method,
     missing_checksums,
@@ -66,8 +71,12 @@ SETTINGS = (
     ("unit", "ascend-vllm.service"),
     ("runtime", "auto"),
     ("auth", False),
+    # role ascend_ops' inputs of its plan: ascend_ops_root, ascend_ops_base_url, ascend_ops_image_digest,
+    # ascend_ops_image_tarball, ascend_ops_image_tarball_sha256 (module_utils/ops_plan.build_ops_plan).
+    ("ops", None),
 )
 _RUNTIMES = ("auto", "host", "container")
+_OPS_SETTINGS = ("root", "base_url", "image_digest", "image_tarball", "image_tarball_sha256")
 
 
 def _is_ip(text):
@@ -172,6 +181,10 @@ def host_settings(settings, host):
     for key in ("config_dir", "unit"):
         if not isinstance(result[key], str) or not result[key]:
             raise ValueError("settings[%s].%s must be a non-empty string, got %r" % (host, key, result[key]))
+    ops = result["ops"] or {}
+    if not isinstance(ops, dict) or set(ops) - set(_OPS_SETTINGS):
+        raise ValueError("settings[%s].ops must be a mapping of %s, got %r" % (host, ", ".join(_OPS_SETTINGS), ops))
+    result["ops"] = dict((key, value) for key, value in ops.items() if value is not None)
     return result
 
 
@@ -296,6 +309,8 @@ def host_plan(topology, host, discovered=None, settings=None):
         "network": network,
         "service": _service(profile, method, argv[2], serve.get("port"), mine,
                             _endpoint_address(topology, host, discovered)),
+        # What role ascend_ops installs for this plan (module_utils/ops_plan.py).
+        "ops": build_ops_plan(profile, **mine["ops"]),
         "env": env,
         "source": source,
         "argv": argv,

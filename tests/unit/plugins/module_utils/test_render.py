@@ -96,13 +96,36 @@ def test_runtime_auto_is_host_for_a_custom_ops_release():
     ({"node0": {"colour": "red"}}, "settings[node0]: unknown key(s) colour"),
     ({"node0": {"auth": "yes"}}, "settings[node0].auth must be true or false, got 'yes'"),
     ({"node0": {"config_dir": 7}}, "settings[node0].config_dir must be a non-empty string, got 7"),
-    ({"node0": ["runtime"]}, "settings[node0] must be a mapping of config_dir, unit, runtime, auth"),
-    (["node0"], "settings must map hosts to {config_dir, unit, runtime, auth}"),
+    ({"node0": ["runtime"]}, "settings[node0] must be a mapping of config_dir, unit, runtime, auth, ops"),
+    (["node0"], "settings must map hosts to {config_dir, unit, runtime, auth, ops}"),
+    ({"node0": {"ops": {"mirror": "x"}}},
+     "settings[node0].ops must be a mapping of root, base_url, image_digest, image_tarball, image_tarball_sha256, "
+     "got {'mirror': 'x'}"),
 ])
 def test_bad_settings_are_named(settings, message):
     with pytest.raises(ValueError) as err:
         build_plan(topology(), DISCOVERED, settings)
     assert str(err.value) == message
+
+
+def test_the_plan_carries_the_operator_install_with_mirror_urls_and_sums():
+    custom = {"vllm_install_method": "custom_ops", "vllm_artifact_sha256": {"sfa": "a" * 64}}
+    settings = {"node0": {"ops": {"base_url": "http://mirror.example:8080", "root": "/srv/ops"}}}
+    plans = build_plan(topology(node0=custom, node1=custom), DISCOVERED, settings)
+    ops = plans["node0"]["ops"]
+    assert ops["kind"] == "custom_ops" and ops["root"] == "/srv/ops"
+    assert [step["name"] for step in ops["steps"]] == ["sfa", "custom_ops_wheel", "mlapo", "torch_npu_wheel",
+                                                       "libopsproto"]
+    sfa = ops["steps"][0]
+    assert sfa["url"] == "http://mirror.example:8080/vllm-ascend/a3/CANN-custom_ops-sfa-linux.aarch64.run"
+    assert sfa["sha256"] == "a" * 64 and sfa["problems"] == []
+    assert sfa["staged"] == "/srv/ops/artifacts/v0.11.0rc0/a3/CANN-custom_ops-sfa-linux.aarch64.run"
+    # the other artifacts have no sum: the plan names each, before anything is downloaded
+    assert len(ops["problems"]) == 4 and all("has no sha256" in problem for problem in ops["problems"])
+    # node1 has no settings: the upstream site and the default root
+    assert plans["node1"]["ops"]["steps"][0]["url"] == (
+        "https://vllm-ascend.obs.cn-north-4.myhuaweicloud.com/vllm-ascend/a3/CANN-custom_ops-sfa-linux.aarch64.run")
+    assert plans["node1"]["ops"]["stamp"] == "/opt/ascend-serving/ops/v0.11.0rc0-a3.json"
 
 
 # -- unpinned: the plan step's warning ------------------------------------------------------------
