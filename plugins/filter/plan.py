@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the ascend.serving project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters vllm_plan, vllm_render, vllm_unpinned, vllm_launch_script, vllm_plan_table (documented in their .yml files)."""
+"""Filters vllm_plan, vllm_render, vllm_unpinned, vllm_nic_query, vllm_launch_script, vllm_plan_table (documented in their .yml files)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +11,7 @@ import yaml
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ascend.serving.plugins.module_utils.plan import build_plan, plan_table, render_script, unpinned
+from ansible_collections.ascend.serving.plugins.module_utils.plan import build_plan, nic_query, plan_table, render_script, unpinned
 from ansible_collections.ascend.serving.plugins.module_utils.render import RenderError, render
 from ansible_collections.ascend.serving.plugins.module_utils.profile import ProfileError, plain
 from ansible_collections.ascend.serving.plugins.module_utils.topology import TopologyError, from_inventory
@@ -42,6 +42,15 @@ def vllm_plan(source, groups=None, discovered=None, settings=None, require_check
                           plain(settings) if settings else None)
     except ValueError as exc:
         raise AnsibleFilterError("vllm_plan: %s" % exc)
+
+
+def vllm_nic_query(role, nic_name="", local_ip="", cidr="", pattern="", own_address="", node0_address=""):
+    """The nic_info options (peer / cidr / name) that choose a host's HCCL NIC (module_utils/plan.nic_query)."""
+    try:
+        return nic_query(role, nic_name=nic_name or "", local_ip=local_ip or "", cidr=cidr or "", pattern=pattern or "",
+                         own_address=own_address or "", node0_address=node0_address or "")
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
 
 
 def vllm_unpinned(topology):
@@ -87,6 +96,7 @@ class FilterModule:
             "vllm_plan": vllm_plan,
             "vllm_render": vllm_render,
             "vllm_unpinned": vllm_unpinned,
+            "vllm_nic_query": vllm_nic_query,
             "vllm_launch_script": vllm_launch_script,
             "vllm_plan_table": vllm_plan_table,
         }

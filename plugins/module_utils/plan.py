@@ -119,6 +119,28 @@ def option_args(key, value):
     return [flag_name(key), _scalar(value)]
 
 
+def nic_query(role, nic_name="", local_ip="", cidr="", pattern="", own_address="", node0_address=""):
+    """How discovery chooses a host's HCCL/GLOO NIC: the one ``nic_info`` option to pass (``peer``,
+    ``cidr`` or ``name``), first match wins:
+
+    1. ``hccl_env_nic_name`` and/or ``hccl_env_local_ip`` set: the NIC of that name, else the one
+       holding that address (the inventory wins; the node is checked to agree);
+    2. ``hccl_env_nic_cidr``: the one interface with an address in that network;
+    3. ``hccl_env_nic_pattern``: the one interface whose name matches that glob;
+    4. otherwise the interface the kernel uses to reach node0 (``node0_address``, what node0's own
+       discovery chose); node0 itself: the one holding ``own_address`` (its ansible_host).
+    """
+    if nic_name or (not local_ip and not cidr and pattern):
+        return {"name": nic_name or pattern}
+    if not local_ip and cidr:
+        return {"cidr": cidr}
+    peer = local_ip or (own_address if role == "node0" else node0_address)
+    if not peer:
+        raise ValueError("nic_query: a %s host needs %s to find its NIC by route"
+                         % (role, "its own address" if role == "node0" else "node0's address"))
+    return {"peer": peer}
+
+
 def _network(topology, host, discovered):
     """Where this host's NIC / local IP and node0's address come from."""
     entry = topology["hosts"][host]

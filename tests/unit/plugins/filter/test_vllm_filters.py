@@ -35,7 +35,7 @@ def inventory(**extra):
 
 
 def test_filter_names():
-    assert sorted(FILTERS) == ["vllm_launch_script", "vllm_plan", "vllm_plan_table", "vllm_profile",
+    assert sorted(FILTERS) == ["vllm_launch_script", "vllm_nic_query", "vllm_plan", "vllm_plan_table", "vllm_profile",
                                "vllm_profile_names", "vllm_render", "vllm_topology", "vllm_unpinned"]
 
 

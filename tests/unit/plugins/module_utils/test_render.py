@@ -11,7 +11,7 @@ import json
 import pytest
 import yaml
 
-from ansible_collections.ascend.serving.plugins.module_utils.plan import build_plan, render_script, unpinned
+from ansible_collections.ascend.serving.plugins.module_utils.plan import build_plan, nic_query, render_script, unpinned
 from ansible_collections.ascend.serving.plugins.module_utils.profile import ProfileStore, default_profile_dir
 from ansible_collections.ascend.serving.plugins.module_utils.render import RenderError, render
 from ansible_collections.ascend.serving.plugins.module_utils.topology import validate
@@ -126,6 +126,30 @@ def test_the_plan_carries_the_operator_install_with_mirror_urls_and_sums():
     assert plans["node1"]["ops"]["steps"][0]["url"] == (
         "https://vllm-ascend.obs.cn-north-4.myhuaweicloud.com/vllm-ascend/a3/CANN-custom_ops-sfa-linux.aarch64.run")
     assert plans["node1"]["ops"]["stamp"] == "/opt/ascend-serving/ops/v0.11.0rc0-a3.json"
+
+
+# -- how discovery chooses the NIC: first match wins, the inventory first --------------------------
+
+@pytest.mark.parametrize("role, given, expected", [
+    ("node0", {}, {"peer": "192.0.2.11"}),
+    ("headless", {}, {"peer": "10.0.0.1"}),
+    ("headless", {"nic_name": "enp7"}, {"name": "enp7"}),
+    ("headless", {"local_ip": "10.0.0.7"}, {"peer": "10.0.0.7"}),
+    ("node0", {"local_ip": "10.0.0.9"}, {"peer": "10.0.0.9"}),
+    ("headless", {"nic_name": "enp7", "local_ip": "10.0.0.7", "cidr": "10.0.0.0/24"}, {"name": "enp7"}),
+    ("headless", {"cidr": "10.0.0.0/24", "pattern": "enp*"}, {"cidr": "10.0.0.0/24"}),
+    ("headless", {"cidr": "10.0.0.0/24", "local_ip": "10.0.0.7"}, {"peer": "10.0.0.7"}),
+    ("node0", {"pattern": "enp*"}, {"name": "enp*"}),
+    ("headless", {"pattern": "enp*", "local_ip": "10.0.0.7"}, {"peer": "10.0.0.7"}),
+])
+def test_nic_query_first_match_wins(role, given, expected):
+    assert nic_query(role, own_address="192.0.2.11", node0_address="10.0.0.1", **given) == expected
+
+
+def test_nic_query_needs_a_route_target():
+    with pytest.raises(ValueError) as err:
+        nic_query("headless", own_address="192.0.2.12")
+    assert str(err.value) == "nic_query: a headless host needs node0's address to find its NIC by route"
 
 
 # -- unpinned: the plan step's warning ------------------------------------------------------------
