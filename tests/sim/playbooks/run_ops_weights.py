@@ -124,7 +124,7 @@ class Runner:
         if problems:
             print("         command: %s" % " ".join(shlex.quote(c) for c in cmd), flush=True)
             tail = "\n".join(out.strip().splitlines()[-25:])
-            print("         output tail:\n" + "\n".join("           " + l for l in tail.splitlines()), flush=True)
+            print("         output tail:\n" + "\n".join("           " + line for line in tail.splitlines()), flush=True)
         self.results.append((title, not problems, seconds))
         return out
 
@@ -270,7 +270,7 @@ def scenario(run):
     print("%-6s %5.1fs            %s" % ("ok" if ok else "FAILED", time.time() - t0,
                                          "the fake vllm accepts the launch plan's custom-ops environment"), flush=True)
     if not ok:
-        print("\n".join("           " + l for l in text.splitlines()[-15:]), flush=True)
+        print("\n".join("           " + line for line in text.splitlines()[-15:]), flush=True)
     run.results.append(("fake vllm custom-ops check", ok, time.time() - t0))
 
 
