@@ -11,12 +11,13 @@ PY ?= 3.11
 S ?= smoke
 SCENARIOS ?= $(shell ls -d $(ROOT)/molecule/*/ 2>/dev/null | xargs -n1 basename | grep -v '^_' )
 
-.PHONY: help setup demo demo-down test lint yamllint ansible-lint sanity units pytest molecule \
+.PHONY: help setup demo demo-down test lint yamllint ansible-lint ruff shellcheck role-docs sanity units pytest molecule \
         scenario build install-check changelog clean image bench
 
 help:
 	@echo "make demo        run the main job on the bundled simulated cluster"
 	@echo "make test        run every test (lint, sanity, units, pytest, every molecule scenario)"
+	@echo "make lint        yamllint, ansible-lint, ruff, shellcheck (the git hooks too: docs/testing.md)"
 	@echo "make scenario S=NAME   run one molecule scenario"
 	@echo "make build       build the collection tarball"
 	@echo "make bench       measure the playbooks on simulated clusters (bench/report.{json,md}; not a test)"
@@ -33,13 +34,24 @@ demo-down: setup
 test: setup
 	@$(ENV) $(ROOT)/scripts/run-tests.sh $(SCENARIOS)
 
-lint: yamllint ansible-lint
+# The linters of `make test` (scripts/run-tests.sh) and of the git hooks (.pre-commit-config.yaml).
+lint: yamllint ansible-lint ruff shellcheck
 
 yamllint: setup
 	@$(ENV) cd $(ROOT) && yamllint -s .
 
 ansible-lint: setup
 	@$(ENV) cd $(ROOT) && ansible-lint
+
+ruff: setup
+	@$(ENV) cd $(ROOT) && ruff check
+
+shellcheck: setup
+	@$(ENV) $(ROOT)/scripts/shellcheck.sh
+
+# Role READMEs in sync with meta/argument_specs.yml (a `make test` stage and a git hook, not in lint).
+role-docs: setup
+	@$(ENV) cd $(ROOT) && python3 scripts/role_docs.py --check
 
 $(AT_ROOT): FORCE
 	@mkdir -p $(AT_ROOT)

@@ -1,4 +1,5 @@
 # Source me: the project environment used by the Makefile, molecule and the tests.
+# shellcheck shell=bash
 ASCEND_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 export ASCEND_ROOT
 export PATH="${ASCEND_ROOT}/.venv/bin:${PATH}"

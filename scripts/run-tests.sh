@@ -4,7 +4,7 @@
 # non-zero when any failed. Usage: run-tests.sh [--only-molecule] [SCENARIO...]
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "${ROOT}"
+cd "${ROOT}" || exit 1
 # shellcheck source=/dev/null
 source "${ROOT}/scripts/env.sh"
 
@@ -12,7 +12,10 @@ only_molecule=false
 if [ "${1:-}" = "--only-molecule" ]; then only_molecule=true; shift; fi
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
-  mapfile -t scenarios < <(ls -d molecule/*/ | xargs -n1 basename | grep -v '^_')
+  for d in molecule/*/; do
+    d="${d%/}"; d="${d##*/}"
+    [[ "${d}" == _* ]] || scenarios+=("${d}")
+  done
 fi
 
 passed=0; failed=0; summary=()
@@ -44,6 +47,8 @@ T0=$(date +%s)
 if ! ${only_molecule}; then
   stage yamllint yamllint -s .
   stage ansible-lint ansible-lint
+  stage ruff ruff check
+  stage shellcheck "${ROOT}/scripts/shellcheck.sh"
   stage changelog antsibull-changelog lint
   stage role-docs python3 scripts/role_docs.py --check
   stage sanity make -s --no-print-directory sanity

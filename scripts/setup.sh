@@ -11,25 +11,26 @@ VENV="${ROOT}/.venv"
 PYTHON="${PYTHON:-python3.11}"
 ANSIBLE_BUNDLE_VERSION="12.3.0"
 # Only the collections the project uses (molecule's podman driver and the sim cluster playbooks).
-BUNDLED_COLLECTIONS="containers/podman ansible/posix community/general"
-APT_PACKAGES="podman runc debootstrap openssh-client rsync iproute2 iputils-ping iptables uidmap"
+BUNDLED_COLLECTIONS=(containers/podman ansible/posix community/general)
+# Debian's shellcheck package lints the shell scripts (`make shellcheck`, in `make lint`, `make test`).
+APT_PACKAGES=(podman runc debootstrap openssh-client rsync iproute2 iputils-ping iptables uidmap shellcheck)
 
 log() { printf '[setup] %s\n' "$*"; }
 mkdir -p "${WORK}"
 
 # 1. Debian packages, only when missing.
-missing=""
-for pkg in ${APT_PACKAGES}; do
-  dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q "install ok installed" || missing="${missing} ${pkg}"
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q "install ok installed" || missing+=("${pkg}")
 done
-if [ -n "${missing}" ]; then
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "[setup] missing Debian packages:${missing}; run as root or: sudo apt-get install -y${missing}" >&2
+    echo "[setup] missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
-  log "installing Debian packages:${missing}"
+  log "installing Debian packages: ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing} >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # 2. The project virtualenv, pinned by requirements-dev.txt + requirements-dev.lock.
@@ -48,18 +49,25 @@ fi
 
 # 3. Third-party collections from the ansible community wheel.
 COLL="${WORK}/collections/ansible_collections"
-coll_stamp="${ANSIBLE_BUNDLE_VERSION} ${BUNDLED_COLLECTIONS}"
+coll_stamp="${ANSIBLE_BUNDLE_VERSION} ${BUNDLED_COLLECTIONS[*]}"
+# The downloaded ansible wheel, if any (the first match of its name pattern).
+ansible_wheel() {
+  local w
+  for w in "${WORK}"/wheels/ansible-"${ANSIBLE_BUNDLE_VERSION}"-*.whl; do
+    if [ -f "${w}" ]; then printf '%s\n' "${w}"; return 0; fi
+  done
+  return 1
+}
 if [ "$(cat "${WORK}/collections/.stamp" 2>/dev/null)" != "${coll_stamp}" ]; then
-  log "extracting ${BUNDLED_COLLECTIONS} from ansible==${ANSIBLE_BUNDLE_VERSION}"
+  log "extracting ${BUNDLED_COLLECTIONS[*]} from ansible==${ANSIBLE_BUNDLE_VERSION}"
   mkdir -p "${WORK}/wheels"
-  wheel="$(ls "${WORK}"/wheels/ansible-"${ANSIBLE_BUNDLE_VERSION}"-*.whl 2>/dev/null | head -n1 || true)"
-  if [ -z "${wheel}" ]; then
+  if ! wheel="$(ansible_wheel)"; then
     "${VENV}/bin/pip" download -q --disable-pip-version-check --no-deps \
       -d "${WORK}/wheels" "ansible==${ANSIBLE_BUNDLE_VERSION}"
-    wheel="$(ls "${WORK}"/wheels/ansible-"${ANSIBLE_BUNDLE_VERSION}"-*.whl | head -n1)"
+    wheel="$(ansible_wheel)" || { echo "[setup] pip downloaded no ansible-${ANSIBLE_BUNDLE_VERSION}-*.whl into ${WORK}/wheels" >&2; exit 1; }
   fi
-  for c in ${BUNDLED_COLLECTIONS}; do rm -rf "${COLL:?}/${c}"; done
-  "${VENV}/bin/python" - "${wheel}" "${WORK}/collections" ${BUNDLED_COLLECTIONS} <<'PY'
+  for c in "${BUNDLED_COLLECTIONS[@]}"; do rm -rf "${COLL:?}/${c}"; done
+  "${VENV}/bin/python" - "${wheel}" "${WORK}/collections" "${BUNDLED_COLLECTIONS[@]}" <<'PY'
 import sys, zipfile
 wheel, dest, wanted = sys.argv[1], sys.argv[2], sys.argv[3:]
 prefixes = tuple(f"ansible_collections/{c}/" for c in wanted)

@@ -5,12 +5,17 @@
 # SHA256 and size are checked before anything is extracted. The option set is that of the CANN
 # op-package header: makeself's own flags, plus the embedded installer's --install-path=<dir>,
 # --install-for-all and --force; any other flag is refused.
-ORIG_UMASK=`umask`
+ORIG_UMASK=$(umask)
 umask 077
 
+# CRCsum, MD5 and SIGNATURE are fields of every makeself header (tools read them); this one
+# checks the SHA256 only.
+# shellcheck disable=SC2034
 CRCsum="0000000000"
+# shellcheck disable=SC2034
 MD5="00000000000000000000000000000000"
 SHA="@SHA256@"
+# shellcheck disable=SC2034
 SIGNATURE=""
 label="@LABEL@"
 script="./install.sh"
@@ -65,20 +70,20 @@ MS_Payload()
 
 MS_Check()
 {
-    if test x"$1" = xy; then
+    if test "$1" = y; then
         printf "Verifying archive integrity..."
     fi
-    size=`MS_Payload | wc -c | tr -d ' '`
+    size=$(MS_Payload | wc -c | tr -d ' ')
     if test "$size" != "$filesizes"; then
         echo "Error in archive size: $size bytes where $filesizes were expected (truncated or altered download?)" >&2
         exit 2
     fi
-    sum=`MS_Payload | sha256sum | cut -d' ' -f1`
+    sum=$(MS_Payload | sha256sum | cut -d' ' -f1)
     if test "$sum" != "$SHA"; then
         echo "Error in SHA256 checksums: $sum is different from $SHA" >&2
         exit 2
     fi
-    if test x"$1" = xy; then
+    if test "$1" = y; then
         echo "  100%   SHA256 checksums are OK. All good."
     fi
 }
@@ -104,7 +109,7 @@ do
         echo Built with Makeself version 2.5.0
         echo Build command was: "./makeself.sh --gzip --sha256 packages $targetdir.run \"$label\" ./install.sh"
         echo Script run after extraction:
-        echo "     " $script $scriptargs
+        echo "      $script$scriptargs"
         echo Checksum: SHA256 "$SHA"
         exit 0
         ;;
@@ -158,16 +163,16 @@ do
     esac
 done
 
-if test x"$quiet" = xy; then
+if test "$quiet" = y; then
     scriptargs="$scriptargs --quiet"
 fi
-if test x"$keep" = xy; then
+if test "$keep" = y; then
     tmpdir="$targetdir"
 else
     tmpdir="$TMPROOT/selfgz$$"
 fi
-location="`pwd`"
-if test x"$quiet" = xy; then
+location="$(pwd)"
+if test "$quiet" = y; then
     MS_Check n
 else
     MS_Check y
@@ -176,20 +181,20 @@ mkdir -p "$tmpdir" || {
     echo "Cannot create target directory $tmpdir" >&2
     exit 1
 }
-test x"$quiet" = xy || echo "Uncompressing $label"
+test "$quiet" = y || echo "Uncompressing $label"
 if ! MS_Payload | gzip -cd | (cd "$tmpdir" && umask "$ORIG_UMASK" && tar -xf -); then
     echo "Unable to decompress $0" >&2
-    test x"$keep" = xy || rm -rf "$tmpdir"
+    test "$keep" = y || rm -rf "$tmpdir"
     exit 1
 fi
 res=0
 if test -n "$script"; then
-    cd "$tmpdir"
+    cd "$tmpdir" || exit 1
     umask "$ORIG_UMASK"
     eval "\"$script\" $scriptargs \"\$@\""; res=$?
-    cd "$location"
+    cd "$location" || exit 1
 fi
-if test x"$keep" != xy; then
+if test "$keep" != y; then
     rm -rf "$tmpdir"
 fi
 exit $res

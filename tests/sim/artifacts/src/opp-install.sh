@@ -78,7 +78,7 @@ elif [ -n "${ASCEND_CUSTOM_OPP_PATH}" ]; then
     fi
     targetdir=${ASCEND_CUSTOM_OPP_PATH}
 else
-    if [ "x${ASCEND_OPP_PATH}" == "x" ]; then
+    if [ -z "${ASCEND_OPP_PATH}" ]; then
         log "[ERROR] env ASCEND_OPP_PATH no exist"
         exit 1
     fi
