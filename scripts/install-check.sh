@@ -11,8 +11,8 @@ ansible-galaxy collection build --force --output-path "${DIST}" >/dev/null
 version="$(sed -n 's/^version: *//p' galaxy.yml)"
 tarball="${DIST}/ascend-serving-${version}.tar.gz"
 echo "built ${tarball} ($(du -h "${tarball}" | cut -f1))"
-# Nothing that is test-only may ship.
-leaked="$(tar -tzf "${tarball}" | grep -E '^(molecule|tests|scripts|bench|\.ci|\.work|\.venv)/' || true)"
+# Nothing that is test-only may ship, nor the developer tools' files (galaxy.yml build_ignore).
+leaked="$(tar -tzf "${tarball}" | grep -E '^(molecule|tests|scripts|bench|\.ci|\.work|\.venv|\.ruff_cache)/|^(Makefile|requirements-dev\.(txt|lock)|\.ansible-lint|\.yamllint|\.pre-commit-config\.yaml|ruff\.toml)$' || true)"
 if [ -n "${leaked}" ]; then
   echo "test-only files in the tarball:" >&2; echo "${leaked}" >&2; exit 1
 fi
