@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the ascend.serving project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters rendering a host's launch plan into its service files (module_utils/service.py)."""
+"""Filters over a host's service state (module_utils/service.py); its files are rendered by vllm_render."""
 
 from __future__ import annotations
 
@@ -16,33 +16,6 @@ def _host_plan(value, name):
     if not isinstance(value, dict) or 'argv' not in value:
         raise AnsibleFilterError('%s expects one host plan, e.g. ascend_plan[inventory_hostname]' % name)
     return value
-
-
-def vllm_env_file(host_plan, extra=None):
-    return service.env_file(_host_plan(host_plan, 'vllm_env_file'), plain(extra) if extra else None)
-
-
-def vllm_service_launch(host_plan, env_paths, runtime='host', image=None, npus=None, model_mount=None, auth=False,
-                        run_digest=None, unit='ascend-vllm.service', image_name=None):
-    try:
-        return service.launch_script(_host_plan(host_plan, 'vllm_service_launch'), plain(env_paths),
-                                     runtime=runtime, image=image, npus=npus, model_mount=model_mount,
-                                     auth=bool(auth), run_digest=run_digest, unit=unit,
-                                     image_name=image_name)
-    except service.ServiceError as exc:
-        raise AnsibleFilterError(str(exc))
-
-
-def vllm_service_unit(host_plan, launch_path, managed_comment, runtime='host'):
-    try:
-        return service.unit_file(_host_plan(host_plan, 'vllm_service_unit'), launch_path, managed_comment,
-                                 runtime=runtime)
-    except service.ServiceError as exc:
-        raise AnsibleFilterError(str(exc))
-
-
-def vllm_plan_digest(host_plan):
-    return service.plan_digest(_host_plan(host_plan, 'vllm_plan_digest'))
 
 
 def vllm_service_state(host_plan, runtime='auto', auth=False, image_id=None):
@@ -89,10 +62,6 @@ class FilterModule:
 
     def filters(self):
         return {
-            'vllm_env_file': vllm_env_file,
-            'vllm_service_launch': vllm_service_launch,
-            'vllm_service_unit': vllm_service_unit,
-            'vllm_plan_digest': vllm_plan_digest,
             'vllm_journal_lines': vllm_journal_lines,
             'vllm_service_state': vllm_service_state,
             'vllm_state_diff': vllm_state_diff,
