@@ -70,10 +70,10 @@ def render(plan, mode="review", image_id=None, managed_comment=MANAGED_COMMENT):
         return {"%s.sh" % plan["host"]: _plan.render_script(plan)}
     runtime_refs = (plan.get("network") or {}).get("runtime") or []
     if runtime_refs:
+        verb = "is" if len(runtime_refs) == 1 else "are"
         raise RenderError("%s: deploy mode needs every address known, but %s %s left to run time: discover "
                           "the NICs first (the plan step with plan_discover: true) or set hccl_env_local_ip / "
-                          "hccl_env_nic_name for the host" % (plan["host"], ", ".join(runtime_refs),
-                                                                "is" if len(runtime_refs) == 1 else "are"))
+                          "hccl_env_nic_name for the host" % (plan["host"], ", ".join(runtime_refs), verb))
     svc = _service_part(plan)
     state = deploy_state(plan, image_id=image_id)
     image = (image_id or svc["image"]) if svc["runtime"] == "container" else None
