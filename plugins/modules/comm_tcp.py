@@ -59,7 +59,8 @@ options:
 attributes:
   check_mode:
     support: partial
-    description: C(probe) only reads and runs in check mode; C(listen) and C(stop) do nothing in check mode (run them with C(check_mode=false)).
+    details: C(probe) only reads and runs in check mode; C(listen) and C(stop) do nothing in check mode (run them with C(check_mode=false)).
+    description: Can run in check mode.
   diff_mode:
     support: none
     description: Returns no diff.
