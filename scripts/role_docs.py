@@ -78,16 +78,42 @@ def _same(one, other):
     return json.dumps(one, sort_keys=True, default=str) == json.dumps(other, sort_keys=True, default=str)
 
 
+SHARED_ROLE = "settings"
+
+
+def _shared_defaults(role_dir):
+    """The defaults of the role every role depends on (roles/settings), {} when there is none."""
+    shared_file = role_dir.parent / SHARED_ROLE / "defaults" / "main.yml"
+    if role_dir.name == SHARED_ROLE or not shared_file.exists():
+        return {}
+    return yaml.safe_load(shared_file.read_text()) or {}
+
+
 def drift(role_dir):
-    """Problems between defaults/main.yml and meta/argument_specs.yml of one role, each naming the fix."""
+    """Problems between defaults/main.yml and meta/argument_specs.yml of one role, each naming the fix.
+
+    A variable a role documents but takes from the shared role (roles/settings, a dependency of every
+    role) must be documented with the shared role's default."""
     defaults_file = role_dir / "defaults" / "main.yml"
     specs_file = role_dir / "meta" / "argument_specs.yml"
-    if not defaults_file.exists() or not specs_file.exists():
+    if not specs_file.exists():
         return []
-    defaults = yaml.safe_load(defaults_file.read_text()) or {}
+    defaults = (yaml.safe_load(defaults_file.read_text()) or {}) if defaults_file.exists() else {}
     specs = yaml.safe_load(specs_file.read_text())["argument_specs"] or {}
     role = role_dir.name
     problems = []
+    shared = _shared_defaults(role_dir)
+    for entry in sorted(specs, key=lambda e: (e != "main", e)):
+        for name, option in sorted(((specs[entry] or {}).get("options") or {}).items()):
+            if name in defaults or name not in shared or not _is_literal(shared[name]):
+                continue
+            shown = (option or {}).get("default")
+            if not _same(shown, shared[name]):
+                problems.append(
+                    "role %s: argument_specs.%s.options.%s documents default %s but role %s sets %s (its "
+                    "defaults/main.yml, the one place of that default): set default: %s in meta/argument_specs.yml"
+                    % (role, entry, name, json.dumps(shown, default=str), SHARED_ROLE,
+                       json.dumps(shared[name], default=str), json.dumps(shared[name], default=str)))
     for name, value in defaults.items():
         documented = [(entry, ((specs[entry] or {}).get("options") or {})[name])
                       for entry in sorted(specs, key=lambda e: (e != "main", e))

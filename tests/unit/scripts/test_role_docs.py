@@ -112,3 +112,18 @@ def test_the_collections_roles_do_not_drift():
     for name in sorted(os.listdir(roles)):
         found += role_docs.drift(role_docs.Path(roles) / name)
     assert found == []
+
+
+def test_a_shared_default_documented_by_another_role_must_be_the_shared_value(tmp_path):
+    make_role(tmp_path, "settings", {"shared_dir": "/etc/x", "shared_runtime": "auto"},
+              {"main": {"options": {"shared_dir": option("/etc/x"), "shared_runtime": option("auto")}}})
+    role = make_role(tmp_path, "svc", {"svc_a": 1},
+                     {"main": {"options": {"svc_a": option(1, type="int"), "shared_dir": option("/etc/y"),
+                                           "shared_runtime": option("auto")}},
+                      "status": {"options": {"shared_dir": option("/etc/x")}}})
+    assert role_docs.drift(role) == [
+        "role svc: argument_specs.main.options.shared_dir documents default \"/etc/y\" but role settings sets "
+        "\"/etc/x\" (its defaults/main.yml, the one place of that default): set default: \"/etc/x\" in "
+        "meta/argument_specs.yml"]
+    # the shared role itself is compared with its own defaults only
+    assert role_docs.drift(tmp_path / "roles" / "settings") == []
