@@ -49,6 +49,8 @@ import re
 
 from ansible_collections.ascend.serving.plugins.module_utils.ops_plan import build_ops_plan
 from ansible_collections.ascend.serving.plugins.module_utils.profile import (
+    _image_method,
+    _is_hub_id,
     install_method,
     missing_checksums,
     missing_pins,
@@ -193,8 +195,7 @@ def host_settings(settings, host):
     unknown = sorted(set(given) - set(k for k, _v in SETTINGS))
     if unknown:
         raise ValueError("settings[%s]: unknown key(s) %s" % (host, ", ".join(unknown)))
-    result = dict((key, given.get(key, default) if given.get(key) is not None else default)
-                  for key, default in SETTINGS)
+    result = dict((key, default if given.get(key) is None else given[key]) for key, default in SETTINGS)
     if result["runtime"] not in _RUNTIMES:
         raise ValueError("%s: vllm_service_runtime is %r: it must be one of %s"
                          % (host, result["runtime"], ", ".join(_RUNTIMES)))
@@ -348,11 +349,11 @@ def unpinned(topology):
     for host in topology["order"]:
         profile = topology["hosts"][host]["profile"]
         method = install_method(profile)
-        if method.get("image") and not method.get("artifacts") and not method.get("digest"):
+        if _image_method(method) and not method.get("digest"):
             found.setdefault("image %s is not pinned by digest (a tag can move to another build): set "
                              "vllm_image_digest: sha256:<its registry digest>" % method["image"], []).append(host)
-        path = str(_get(profile, ("model", "path")))
-        if not path.startswith("/") and not _get(profile, ("model", "revision")):
+        path = _get(profile, ("model", "path"))
+        if _is_hub_id(path) and not _get(profile, ("model", "revision")):
             found.setdefault("model %s is a hub id with no revision: vLLM downloads whatever its default branch holds%s; "
                              "set vllm_model_revision (or model_weights_revision) to a commit or tag"
                              % (path, " and runs its code as root (trust_remote_code)"
